@@ -1,0 +1,139 @@
+package basicauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kong-authkit/kong-authkit/pkg/credfile"
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+)
+
+// PluginName is the authkit-basic plugin's name (= its binary's name).
+const PluginName = "authkit-basic"
+
+// Config is authkit-basic's configuration, exactly as kong.yaml spells it.
+// The plugin binary declares `type Config basicauth.Config`, so Kong's
+// schema is reflected from these fields (go-pdk: the json tag is the field
+// name; no omitempty; only string/bool/int/slice/map/struct types).
+type Config struct {
+	// Realm is sent in `WWW-Authenticate: Basic realm="…", charset="UTF-8"`. Default: "service".
+	Realm *string `json:"realm"`
+	// HideCredentials removes the Authorization (or Proxy-Authorization) header before proxying. Default: false.
+	HideCredentials bool `json:"hide_credentials"`
+	// Anonymous is the consumer (username or id) to use when authentication fails; empty refuses the request. Default: "".
+	Anonymous string `json:"anonymous"`
+	// RunOnPreflight authenticates CORS preflight (OPTIONS) requests too. Default: true.
+	RunOnPreflight *bool `json:"run_on_preflight"`
+	// LogLevel is the Kong log level of client refusals (debug, info, notice, warn, err, crit, alert); provider and gateway failures are always logged at err. Default: "notice".
+	LogLevel string `json:"log_level"`
+	// Credentials lists the users: username, password_hash (bcrypt, argon2id or PBKDF2-SHA256; plaintext is refused) and the Kong consumer to map to. Default: [].
+	Credentials []Credential `json:"credentials"`
+	// CredentialsFile is a JSON or YAML file with more credentials (a list, or {"credentials": [...]}), re-read when it changes. Default: "" (none).
+	CredentialsFile string `json:"credentials_file"`
+	// CacheTTLSeconds is how long a verified password stays cached (as a SHA-256 of the inputs, never the password); 0 disables the cache. Default: 300.
+	CacheTTLSeconds *int `json:"cache_ttl_seconds"`
+	// MaxFailures locks a username out for one client IP after this many wrong passwords; 0 disables the lockout. Default: 0.
+	MaxFailures int `json:"max_failures"`
+	// LockoutSeconds is the lockout window. Default: 0 (off).
+	LockoutSeconds int `json:"lockout_seconds"`
+
+	meta gateway.Meta
+}
+
+// UnmarshalJSON decodes what Kong sends: the schema fields plus Kong's own
+// keys (route id, plugin id) kept for log lines.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config
+	return gateway.DecodeConfig(b, (*plain)(c), &c.meta)
+}
+
+// Meta returns Kong's metadata for this config.
+func (c *Config) Meta() *gateway.Meta { return &c.meta }
+
+// Prepare compiles the config once per process (gateway.Compile) and
+// returns the shared policy and authenticator.
+func (c *Config) Prepare() (*gateway.Policy, gateway.Authenticator, error) {
+	a, err := gateway.Compile(PluginName, &c.meta, c.Compile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.policy, a, nil
+}
+
+// LogLevels are the accepted log_level values (Kong's kong.log levels).
+var LogLevels = map[string]bool{"": true, "debug": true, "info": true, "notice": true, "warn": true, "err": true, "crit": true, "alert": true}
+
+// Compile applies defaults and validates every field, naming the field.
+func (c *Config) Compile() (*Authenticator, error) {
+	realm := "service"
+	if c.Realm != nil {
+		realm = *c.Realm
+	}
+	runOnPreflight := true
+	if c.RunOnPreflight != nil {
+		runOnPreflight = *c.RunOnPreflight
+	}
+	ttl := 300
+	if c.CacheTTLSeconds != nil {
+		ttl = *c.CacheTTLSeconds
+	}
+	var errs []error
+	if !LogLevels[c.LogLevel] {
+		errs = append(errs, fmt.Errorf("log_level: %q is not one of debug, info, notice, warn, err, crit, alert", c.LogLevel))
+	}
+	if ttl < 0 {
+		errs = append(errs, fmt.Errorf("cache_ttl_seconds: must be ≥ 0, got %d", ttl))
+	}
+	if c.MaxFailures < 0 {
+		errs = append(errs, fmt.Errorf("max_failures: must be ≥ 0, got %d", c.MaxFailures))
+	}
+	if c.LockoutSeconds < 0 {
+		errs = append(errs, fmt.Errorf("lockout_seconds: must be ≥ 0, got %d", c.LockoutSeconds))
+	}
+	if (c.MaxFailures > 0) != (c.LockoutSeconds > 0) {
+		errs = append(errs, errors.New("max_failures and lockout_seconds: set both to enable the lockout, or neither"))
+	}
+	if len(c.Credentials) == 0 && c.CredentialsFile == "" {
+		errs = append(errs, errors.New("credentials: at least one credential or a credentials_file is required"))
+	}
+	store, err := CompileCredentials("credentials", c.Credentials)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	a := &Authenticator{
+		static:  store,
+		hide:    c.HideCredentials,
+		cache:   newVerifiedCache(time.Duration(ttl) * time.Second),
+		lockout: NewLockout(c.MaxFailures, time.Duration(c.LockoutSeconds)*time.Second),
+		policy: &gateway.Policy{
+			Plugin:         PluginName,
+			Anonymous:      c.Anonymous,
+			RunOnPreflight: runOnPreflight,
+			LogLevel:       c.LogLevel,
+			Challenge:      gateway.BasicChallenge(realm),
+		},
+	}
+	if c.CredentialsFile != "" {
+		a.file = credfile.Watch(c.CredentialsFile, func(b []byte) (*Store, error) {
+			creds, err := credfile.Decode[Credential](b)
+			if err != nil {
+				return nil, err
+			}
+			return Merge(store, "credentials_file", creds)
+		})
+	}
+	return a, nil
+}
+
+// String renders the config for debugging without any hash.
+func (c *Config) String() string {
+	cp := *c
+	cp.Credentials = nil
+	b, _ := json.Marshal(&cp)
+	return fmt.Sprintf("%s (+%d credentials)", b, len(c.Credentials))
+}

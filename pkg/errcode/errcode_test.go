@@ -1,0 +1,90 @@
+package errcode
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestCatalogEntriesComplete(t *testing.T) {
+	bearer := map[string]bool{"": true, "invalid_request": true, "invalid_token": true, "insufficient_scope": true,
+		"invalid_grant": true, "invalid_scope": true, "unauthorized_client": true, "unsupported_grant_type": true,
+		"invalid_client": true, "access_denied": true}
+	for _, e := range All() {
+		if e.Status < 400 || e.Status > 599 {
+			t.Errorf("%s: status %d is not an error status", e.Code, e.Status)
+		}
+		if e.Message == "" || e.Cause == "" || e.Hint == "" {
+			t.Errorf("%s: message, cause and hint are all required", e.Code)
+		}
+		if !bearer[e.BearerError] {
+			t.Errorf("%s: %q is not an RFC 6749/6750 error value", e.Code, e.BearerError)
+		}
+		// The client message is sent verbatim in JSON and must not need escaping.
+		if strings.ContainsAny(e.Message, "\"\\") {
+			t.Errorf("%s: message must not contain quotes or backslashes", e.Code)
+		}
+	}
+}
+
+// The statuses the spine issue fixes are part of the public interface.
+func TestPublicStatuses(t *testing.T) {
+	want := map[Code]int{
+		TokenMissing: 401, RequestInvalid: 400, TokenMalformed: 401, TokenExpired: 401, InsufficientScope: 403,
+		ClaimMismatch: 403, ProviderUnreachable: 503, ProviderTimeout: 504, ProviderError: 502,
+		ProviderInvalidResp: 502, ProviderClientAuthFail: 500, BasicMalformed: 400, BasicLockedOut: 429,
+		ConfigInvalid: 500, ConsumerNotFound: 500, InternalError: 500, APIKeyMissing: 401,
+	}
+	for c, s := range want {
+		if got := c.Status(); got != s {
+			t.Errorf("%s: status %d, want %d", c, got, s)
+		}
+	}
+	if TokenMissing.Entry().BearerError != "" {
+		t.Error("RFC 6750 §3.1: a missing token's challenge must carry no error code")
+	}
+}
+
+func TestUnknownCodeFailsClosed(t *testing.T) {
+	e, ok := Lookup("NOPE")
+	if ok || e.Code != InternalError || e.Status != 500 {
+		t.Fatalf("unknown code: got %+v, %v", e, ok)
+	}
+}
+
+func TestErrorsIs(t *testing.T) {
+	base := errors.New("boom")
+	err := fmt.Errorf("context: %w", Wrap(TokenExpired, base).With("exp", 1))
+	if !errors.Is(err, TokenExpired) {
+		t.Error("errors.Is(err, TokenExpired) = false")
+	}
+	if errors.Is(err, TokenMalformed) {
+		t.Error("errors.Is matched the wrong code")
+	}
+	if !errors.Is(err, base) {
+		t.Error("the cause is not unwrapped")
+	}
+	if got := From(err); got.Code != TokenExpired || got.Fields["exp"] != 1 {
+		t.Errorf("From: %+v", got)
+	}
+	if got := From(errors.New("plain")); got.Code != InternalError {
+		t.Errorf("an uncoded error must become INTERNAL_ERROR, got %s", got.Code)
+	}
+	if got := From(fmt.Errorf("x: %w", KeyNotFound)); got.Code != KeyNotFound {
+		t.Errorf("a bare code must be recognised, got %s", got.Code)
+	}
+}
+
+// TestDocsFresh fails when docs/error-codes.md no longer matches the catalog.
+func TestDocsFresh(t *testing.T) {
+	got, err := os.ReadFile("../../docs/error-codes.md")
+	if err != nil {
+		t.Fatalf("%v (run: go generate ./pkg/errcode)", err)
+	}
+	if !bytes.Equal(got, Markdown()) {
+		t.Fatal("docs/error-codes.md is stale: run `go generate ./pkg/errcode`")
+	}
+}

@@ -1,0 +1,40 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/kong-authkit/kong-authkit/pkg/ttlcache"
+)
+
+// Consumers are cached process-wide so a warm request needs no
+// load_consumer round trip. Kong's own kong.cache is invalidated by config
+// events the Go side cannot see, so entries live a bounded time: a consumer
+// deleted from kong.yaml stops resolving within ConsumerTTL. Misses are
+// cached briefly too, so a bad mapping does not cost a round trip per request.
+var (
+	consumers = ttlcache.New[string, *Consumer](10000)
+	// ConsumerTTL is how long a found consumer is trusted.
+	ConsumerTTL = 60 * time.Second
+	// ConsumerNegativeTTL is how long a missing consumer is remembered.
+	ConsumerNegativeTTL = 5 * time.Second
+)
+
+// loadConsumer returns the consumer with id or username ref, nil if Kong
+// has none.
+func loadConsumer(k Kong, ref string) (*Consumer, error) {
+	if c, ok := consumers.Get(ref); ok {
+		return c, nil
+	}
+	c, err := k.LoadConsumer(ref)
+	if err != nil {
+		return nil, err
+	}
+	// An unknown consumer comes back as an empty entity (Lua nil, err →
+	// zero values: kong-go-plugins.md §3.5).
+	if c.ID == "" {
+		consumers.Set(ref, nil, ConsumerNegativeTTL)
+		return nil, nil
+	}
+	consumers.Set(ref, &c, ConsumerTTL)
+	return &c, nil
+}

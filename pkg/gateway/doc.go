@@ -1,0 +1,19 @@
+// Package gateway is the only package of kong-authkit (besides the thin
+// plugin mains) that talks to Kong through go-pdk. It turns an
+// Authenticator's verdict into what Kong must do: refuse with a catalog code
+// (status, WWW-Authenticate, JSON body, one `authkit {…}` log line, the
+// `authkit` serialize value for file-log/http-log), or accept (consumer
+// mapping, kong.client.authenticate, the X-Consumer-* headers).
+//
+// Every PDK call is a socket round trip to Kong costing tens of
+// microseconds (kong-go-plugins.md §3.3, §6), more than the crypto on a
+// cached path. The package therefore makes as few calls as it can and
+// routes every call through one place (pdkcalls.go) so the count is known:
+//
+//	success:  get_headers, authenticate, service.request.set_headers  (3)
+//	refusal:  get_headers, log.<level>, log.set_serialize_value, exit (4)
+//
+// plus one call for get_credential when `anonymous` is set, one for
+// get_method when `run_on_preflight` is false, and load_consumer on a
+// consumer-cache miss.
+package gateway

@@ -1,0 +1,155 @@
+package gateway
+
+import (
+	"github.com/Kong/go-pdk"
+	"github.com/Kong/go-pdk/client"
+	"github.com/Kong/go-pdk/entities"
+	"github.com/Kong/go-pdk/server/kong_plugin_protocol"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Kong is every call the suite makes to Kong. One method is one PDK round
+// trip. Tests substitute a fake; production uses PDK(k).
+type Kong interface {
+	Headers() (map[string][]string, error)
+	Method() (string, error)
+	RawQuery() (string, error)
+	RawBody() ([]byte, error)
+	ClientIP() (string, error)
+	// Credential returns the id of the credential an earlier auth plugin
+	// authenticated, or "".
+	Credential() (string, error)
+	LoadConsumer(ref string) (Consumer, error)
+	Authenticate(c *Consumer, credentialID string) error
+	// SetUpstreamHeaders sets the given request headers towards the
+	// upstream; an empty value removes the header.
+	SetUpstreamHeaders(h map[string]string) error
+	SetUpstreamRawQuery(q string) error
+	SetUpstreamBody(b []byte) error
+	Log(level, msg string) error
+	SetSerializeValue(key string, v map[string]any) error
+	// Exit ends the request. Kong never answers it; nothing may follow.
+	Exit(status int, body []byte, headers map[string][]string)
+	// Response phase.
+	ServiceResponse() (status int, headers map[string][]string, body []byte, err error)
+	SetResponseHeader(name, value string) error
+}
+
+// Consumer is a Kong consumer entity.
+type Consumer struct {
+	ID, Username, CustomID string
+	CreatedAt              int64
+	Tags                   []string
+}
+
+// PDK adapts go-pdk to Kong.
+func PDK(k *pdk.PDK) Kong { return pdkKong{k} }
+
+type pdkKong struct{ k *pdk.PDK }
+
+// maxHeaders is the most Kong accepts for get_headers (1..1000). Using the
+// maximum keeps an attacker from pushing Authorization past the limit.
+const maxHeaders = 1000
+
+func (p pdkKong) Headers() (map[string][]string, error) { return p.k.Request.GetHeaders(maxHeaders) }
+func (p pdkKong) Method() (string, error)                 { return p.k.Request.GetMethod() }
+func (p pdkKong) RawQuery() (string, error)               { return p.k.Request.GetRawQuery() }
+func (p pdkKong) RawBody() ([]byte, error)                { return p.k.Request.GetRawBody() }
+func (p pdkKong) ClientIP() (string, error)               { return p.k.Client.GetForwardedIp() }
+
+func (p pdkKong) Credential() (string, error) {
+	c, err := p.k.Client.GetCredential()
+	return c.Id, err
+}
+
+// LoadConsumer always searches by username too: kong.client.load_consumer
+// raises a Lua error for a non-UUID id without it (kong-go-plugins.md
+// §3.5), and with it Kong tries the id first, then the username.
+func (p pdkKong) LoadConsumer(ref string) (Consumer, error) {
+	c, err := p.k.Client.LoadConsumer(ref, true)
+	if err != nil {
+		return Consumer{}, err
+	}
+	return Consumer{ID: c.Id, Username: c.Username, CustomID: c.CustomId, CreatedAt: int64(c.CreatedAt), Tags: c.Tags}, nil
+}
+
+func (p pdkKong) Authenticate(c *Consumer, credentialID string) error {
+	var ec *entities.Consumer
+	if c != nil {
+		ec = &entities.Consumer{Id: c.ID, Username: c.Username, CustomId: c.CustomID, CreatedAt: int(c.CreatedAt), Tags: c.Tags}
+	}
+	var cred *client.AuthenticatedCredential
+	if credentialID != "" {
+		cred = &client.AuthenticatedCredential{Id: credentialID}
+		if c != nil {
+			cred.ConsumerId = c.ID
+		}
+	}
+	return p.k.Client.Authenticate(ec, cred)
+}
+
+// SetUpstreamHeaders sends plain string values (not go-pdk's lists): Kong
+// passes a string to ngx.req.set_header, and an empty string removes the
+// header there exactly as clear_header does (lua-resty-core request.lua →
+// ngx_http_lua_ffi_req_header_set_single_value with length 0). One call
+// sets and clears every identity header.
+func (p pdkKong) SetUpstreamHeaders(h map[string]string) error {
+	fields := make(map[string]*structpb.Value, len(h))
+	for k, v := range h {
+		fields[k] = structpb.NewStringValue(v)
+	}
+	return p.k.ServiceRequest.Ask("kong.service.request.set_headers", &structpb.Struct{Fields: fields}, nil)
+}
+
+func (p pdkKong) SetUpstreamRawQuery(q string) error { return p.k.ServiceRequest.SetRawQuery(q) }
+func (p pdkKong) SetUpstreamBody(b []byte) error     { return p.k.ServiceRequest.SetRawBody(string(b)) }
+
+func (p pdkKong) Log(level, msg string) error {
+	switch level {
+	case "debug":
+		return p.k.Log.Debug(msg)
+	case "info":
+		return p.k.Log.Info(msg)
+	case "notice":
+		return p.k.Log.Notice(msg)
+	case "warn":
+		return p.k.Log.Warn(msg)
+	case "crit":
+		return p.k.Log.Crit(msg)
+	case "alert":
+		return p.k.Log.Alert(msg)
+	default:
+		return p.k.Log.Err(msg)
+	}
+}
+
+// SetSerializeValue calls kong.log.set_serialize_value, which go-pdk does
+// not wrap (pdk#123): Kong serves it from the proto's Log_SetSerializeValue.
+func (p pdkKong) SetSerializeValue(key string, v map[string]any) error {
+	sv, err := structpb.NewValue(v)
+	if err != nil {
+		return err
+	}
+	return p.k.Log.Ask("kong.log.set_serialize_value", &kong_plugin_protocol.KV{K: key, V: sv}, nil)
+}
+
+func (p pdkKong) Exit(status int, body []byte, headers map[string][]string) {
+	p.k.Response.Exit(status, body, headers)
+}
+
+func (p pdkKong) ServiceResponse() (int, map[string][]string, []byte, error) {
+	st, err := p.k.ServiceResponse.GetStatus()
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	h, err := p.k.ServiceResponse.GetHeaders(maxHeaders)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	b, err := p.k.ServiceResponse.GetRawBody()
+	return st, h, b, err
+}
+
+func (p pdkKong) SetResponseHeader(name, value string) error {
+	return p.k.Response.SetHeader(name, value)
+}

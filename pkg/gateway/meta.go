@@ -1,0 +1,38 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+)
+
+// Meta is what Kong adds to a plugin's config JSON besides the schema
+// fields (kong-go-plugins.md §2.1). It is read without any PDK call and
+// used in log lines.
+type Meta struct {
+	RouteID      string `json:"route_id"`
+	ServiceID    string `json:"service_id"`
+	PluginID     string `json:"__plugin_id"`
+	InstanceName string `json:"plugin_instance_name"`
+	// Fingerprint is SHA-256 of the config's schema fields only (not
+	// __seq__/__key__), the key of the process-wide compiled-config cache.
+	Fingerprint string `json:"-"`
+}
+
+// DecodeConfig is for a plugin Config's UnmarshalJSON: it decodes the
+// schema fields into plain (a pointer to the Config's plain alias type, so
+// this does not recurse), Kong's extra keys into meta, and computes the
+// config fingerprint. Unknown keys are ignored, as go-pdk does.
+func DecodeConfig(data []byte, plain any, meta *Meta) error {
+	if err := json.Unmarshal(data, plain); err != nil {
+		return err
+	}
+	_ = json.Unmarshal(data, meta) // best effort: meta is for logs only
+	canon, err := json.Marshal(plain)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(canon)
+	meta.Fingerprint = hex.EncodeToString(sum[:])
+	return nil
+}

@@ -1,0 +1,238 @@
+package gateway
+
+import (
+	"fmt"
+	"runtime/debug"
+	"strings"
+
+	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+)
+
+// Policy is the compiled form of the settings every auth plugin shares.
+type Policy struct {
+	// Plugin is the plugin name, written into every log record.
+	Plugin string
+	// Anonymous is the consumer (username or id) to fall back to when
+	// authentication fails; "" refuses instead. Kong's logical-OR
+	// semantics: with it set, a request another auth plugin already
+	// authenticated is left alone.
+	Anonymous string
+	// RunOnPreflight false lets CORS preflight (OPTIONS) requests through
+	// unauthenticated, like Kong's key-auth.
+	RunOnPreflight bool
+	// LogLevel is the level for client refusals; provider and gateway
+	// failures are always logged at err.
+	LogLevel string
+	// Challenge builds WWW-Authenticate.
+	Challenge Challenge
+}
+
+// Identity is a successful authentication.
+type Identity struct {
+	// Consumer is the Kong consumer (username or id) to map to; "" means
+	// authenticated without a consumer (credential only).
+	Consumer string
+	// CredentialID goes to X-Credential-Identifier and to
+	// kong.client.authenticate. Never the secret itself.
+	CredentialID string
+	// Headers are extra upstream headers to set ("" removes one): claims,
+	// scopes, and the credential header to hide.
+	Headers map[string]string
+	// RawQuery / Body, when non-nil, replace the upstream query or body
+	// (hide_credentials for keys found there).
+	RawQuery *string
+	Body     []byte
+}
+
+// Authenticator decides one request. It returns an Identity, or an error
+// carrying a catalog code (errcode.Error). "No" is an error too: a nil
+// Identity with a nil error is a bug and refused as INTERNAL_ERROR.
+type Authenticator interface {
+	Authenticate(r *Request) (*Identity, error)
+}
+
+// Prepare compiles the plugin's config (cached process-wide by Compile).
+type Prepare func() (*Policy, Authenticator, error)
+
+// Identity headers Kong's bundled auth plugins set or clear
+// (kong/constants.lua HEADERS), so clients cannot spoof them.
+const (
+	HeaderConsumerID         = "X-Consumer-ID"
+	HeaderConsumerCustomID   = "X-Consumer-Custom-ID"
+	HeaderConsumerUsername   = "X-Consumer-Username"
+	HeaderCredentialIdentity = "X-Credential-Identifier"
+	HeaderAnonymousConsumer  = "X-Anonymous-Consumer"
+)
+
+// testPanicHeader is set only in binaries built with the
+// authkit_testseam tag (testseam.go): a request carrying it panics inside
+// the handler, so tests can prove that a panic is recovered.
+var testPanicHeader string
+
+// Serve runs one access-phase event: it never lets a request through on an
+// error or a panic.
+func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
+	s := &session{kong: k, req: &Request{kong: k, meta: meta}, policy: &Policy{Plugin: plugin}}
+	defer s.recover()
+
+	pol, auth, err := prepare()
+	if err != nil {
+		s.refuse(errcode.Wrap(errcode.ConfigInvalid, err))
+		return
+	}
+	s.policy = pol
+	if !pol.RunOnPreflight && s.req.Method() == "OPTIONS" {
+		return
+	}
+	if pol.Anonymous != "" {
+		// Kong's logical OR: another auth plugin already succeeded.
+		if id, _ := k.Credential(); id != "" {
+			return
+		}
+	}
+	if testPanicHeader != "" && s.req.Header(testPanicHeader) != "" {
+		panic("authkit: panic injected by the test seam")
+	}
+
+	ident, err := auth.Authenticate(s.req)
+	if err == nil && ident == nil {
+		err = errcode.New(errcode.InternalError, "authenticator returned neither identity nor error")
+	}
+	if err != nil {
+		s.fail(errcode.From(err))
+		return
+	}
+	s.accept(ident, false)
+}
+
+type session struct {
+	kong   Kong
+	req    *Request
+	policy *Policy
+	exited bool
+}
+
+// fail refuses, or falls back to the anonymous consumer for client-side
+// failures. Provider and gateway failures are always refused: an outage
+// must not quietly downgrade every caller to anonymous (fail closed).
+func (s *session) fail(e *errcode.Error) {
+	if s.policy.Anonymous != "" && e.Code.Entry().Class == errcode.ClassClient {
+		rec := s.record(e)
+		rec.Anonymous = "true"
+		_ = s.kong.SetSerializeValue("authkit", rec.Serialized())
+		s.accept(&Identity{Consumer: s.policy.Anonymous}, true)
+		return
+	}
+	s.refuse(e)
+}
+
+func (s *session) accept(ident *Identity, anonymous bool) {
+	var consumer *Consumer
+	if ident.Consumer != "" {
+		c, err := loadConsumer(s.kong, ident.Consumer)
+		if err != nil {
+			s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("load consumer %q: %w", ident.Consumer, err)))
+			return
+		}
+		if c == nil {
+			what := "consumer"
+			if anonymous {
+				what = "anonymous consumer"
+			}
+			s.refuse(errcode.New(errcode.ConsumerNotFound, "%s %q does not exist in Kong", what, ident.Consumer).With("consumer", ident.Consumer))
+			return
+		}
+		consumer = c
+	}
+	if consumer == nil && ident.CredentialID == "" {
+		s.refuse(errcode.New(errcode.InternalError, "identity without consumer or credential"))
+		return
+	}
+	if err := s.kong.Authenticate(consumer, ident.CredentialID); err != nil {
+		s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("kong.client.authenticate: %w", err)))
+		return
+	}
+
+	h := make(map[string]string, 5+len(ident.Headers))
+	for k, v := range ident.Headers {
+		h[k] = v
+	}
+	h[HeaderConsumerID], h[HeaderConsumerCustomID], h[HeaderConsumerUsername] = "", "", ""
+	if consumer != nil {
+		h[HeaderConsumerID] = consumer.ID
+		h[HeaderConsumerCustomID] = consumer.CustomID
+		h[HeaderConsumerUsername] = consumer.Username
+	}
+	h[HeaderCredentialIdentity] = ident.CredentialID
+	h[HeaderAnonymousConsumer] = ""
+	if anonymous {
+		h[HeaderAnonymousConsumer] = "true"
+	}
+	if err := s.kong.SetUpstreamHeaders(h); err != nil {
+		s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("set upstream headers: %w", err)))
+		return
+	}
+	if ident.RawQuery != nil {
+		if err := s.kong.SetUpstreamRawQuery(*ident.RawQuery); err != nil {
+			s.refuse(errcode.Wrap(errcode.InternalError, err))
+			return
+		}
+	}
+	if ident.Body != nil {
+		if err := s.kong.SetUpstreamBody(ident.Body); err != nil {
+			s.refuse(errcode.Wrap(errcode.InternalError, err))
+			return
+		}
+	}
+}
+
+// refuse answers the client with the code's status, fixed message and
+// challenge, after one log line and the serialize value. It is the only
+// place that calls Exit, and nothing runs after it.
+func (s *session) refuse(e *errcode.Error) {
+	if s.exited {
+		return
+	}
+	ent := e.Code.Entry()
+	rec := s.record(e)
+	level := ent.LogLevel()
+	if ent.Class == errcode.ClassClient && s.policy.LogLevel != "" {
+		level = s.policy.LogLevel
+	}
+	_ = s.kong.Log(level, rec.Line())
+	_ = s.kong.SetSerializeValue("authkit", rec.Serialized())
+
+	body := ClientBody(ent)
+	headers := map[string][]string{"Content-Type": {"application/json; charset=utf-8"}}
+	if s.policy.Challenge != nil {
+		if c := s.policy.Challenge(e); c != "" {
+			headers["WWW-Authenticate"] = []string{c}
+		}
+	}
+	for k, v := range e.Headers {
+		headers[k] = []string{v}
+	}
+	s.exited = true
+	s.kong.Exit(ent.Status, body, headers)
+}
+
+// recover turns a panic into a 500 INTERNAL_ERROR so the plugin process,
+// and every request in flight on it, survives (go-pdk has no recover).
+func (s *session) recover() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	stack := string(debug.Stack())
+	if len(stack) > 2048 {
+		stack = stack[:2048]
+	}
+	e := errcode.New(errcode.InternalError, "panic: %v", p).With("stack", strings.ReplaceAll(stack, "\n", " | "))
+	if s.exited {
+		return
+	}
+	func() {
+		defer func() { _ = recover() }() // the connection may be gone
+		s.refuse(e)
+	}()
+}
