@@ -95,3 +95,6 @@ func (c *Cache[K, V]) evictLocked(now time.Time) {
 		delete(c.m, victim)
 	}
 }
+
+// Purge removes every entry.
+func (c *Cache[K, V]) Purge() { c.mu.Lock(); c.m = make(map[K]entry[V]); c.mu.Unlock() }
