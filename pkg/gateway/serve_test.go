@@ -154,7 +154,9 @@ func TestPanicAndConfigErrorFailClosed(t *testing.T) {
 	}
 
 	f = newFake()
-	Serve(f, "p", &Meta{}, func() (*Policy, Authenticator, error) { return nil, nil, errTest("credentials[0].password_hash: plaintext") })
+	Serve(f, "p", &Meta{}, func() (*Policy, Authenticator, error) {
+		return nil, nil, errTest("credentials[0].password_hash: plaintext")
+	})
 	if f.status != 500 || !strings.Contains(string(f.body), "CONFIG_INVALID") || !strings.Contains(f.logs[0], "credentials[0].password_hash") {
 		t.Fatalf("config: %d %s %q", f.status, f.body, f.logs)
 	}
