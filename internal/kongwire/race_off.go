@@ -1,0 +1,5 @@
+//go:build !race
+
+package kongwire
+
+const raceEnabled = false
