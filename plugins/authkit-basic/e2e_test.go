@@ -1,0 +1,292 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/kong-authkit/kong-authkit/internal/kongwire"
+	"github.com/kong-authkit/kong-authkit/pkg/basicauth"
+	"github.com/kong-authkit/kong-authkit/pkg/passwd"
+)
+
+const (
+	aliceID = "5f8a6e3c-0d6b-4c3e-8f5e-3b1f2a9c7d10"
+	bobID   = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+	anonID  = "0b9e8d7c-6f5a-4b3c-9d2e-1f0a9b8c7d6e"
+)
+
+// plugin builds the real binary (with the test seam compiled in) and
+// starts it the way Kong does.
+func plugin(t *testing.T) *kongwire.Server {
+	t.Helper()
+	bin := kongwire.Build(t, "authkit-basic", "authkit_testseam")
+	s := kongwire.Start(t, bin)
+	s.SetConsumers(
+		kongwire.Consumer{ID: aliceID, Username: "alice", CustomID: "cust-alice"},
+		kongwire.Consumer{ID: bobID, Username: "bob"},
+		kongwire.Consumer{ID: anonID, Username: "anonymous"},
+	)
+	return s
+}
+
+func hashes(t *testing.T) (bcryptHash, argonHash string) {
+	t.Helper()
+	b, err := passwd.HashBcrypt([]byte("alice-pw"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := passwd.HashArgon2id([]byte("bob-pw"), passwd.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, a
+}
+
+func baseConfig(t *testing.T) map[string]any {
+	b, a := hashes(t)
+	return map[string]any{
+		"credentials": []any{
+			map[string]any{"username": "alice", "password_hash": b, "consumer": "alice"},
+			map[string]any{"username": "bob", "password_hash": a, "consumer": bobID},
+		},
+	}
+}
+
+func basic(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+func get(h ...string) *kongwire.Request {
+	r := &kongwire.Request{Method: "GET", Path: "/basic", Headers: http.Header{}, ClientIP: "198.51.100.7"}
+	for i := 0; i+1 < len(h); i += 2 {
+		r.Headers.Add(h[i], h[i+1])
+	}
+	return r
+}
+
+// refused asserts a refusal's status, body code, log line and serialize value.
+func refused(t *testing.T, res *kongwire.Result, status int, code string) {
+	t.Helper()
+	if !res.Exited || res.Status != status {
+		t.Fatalf("status %d exited=%v, want %d (%s); body %s; logs %v", res.Status, res.Exited, status, code, res.Body, res.Logs)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(res.Body, &body); err != nil || body["code"] != code || body["message"] == "" {
+		t.Fatalf("body %s, want code %s (%v)", res.Body, code, err)
+	}
+	if ct := res.Header("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("content type %q", ct)
+	}
+	var lines []string
+	for _, l := range res.Logs {
+		if strings.HasPrefix(l.Message, "authkit {") {
+			lines = append(lines, l.Message)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], `"code":"`+code+`"`) || !strings.Contains(lines[0], `"plugin":"authkit-basic"`) {
+		t.Fatalf("want one authkit log line with %s, got %v", code, res.Logs)
+	}
+	ak, _ := res.Serialize["authkit"].(map[string]any)
+	if ak["code"] != code || ak["plugin"] != "authkit-basic" {
+		t.Fatalf("serialize value %v", res.Serialize)
+	}
+}
+
+func accepted(t *testing.T, res *kongwire.Result, consumerID, username, credential string) {
+	t.Helper()
+	if res.Exited || res.Err != nil {
+		t.Fatalf("refused: %d %s %v logs %v", res.Status, res.Body, res.Err, res.Logs)
+	}
+	if !res.Authenticated || res.AuthConsumer == nil || res.AuthConsumer.ID != consumerID {
+		t.Fatalf("authenticate: %v %+v", res.Authenticated, res.AuthConsumer)
+	}
+	if res.AuthCredential == nil || res.AuthCredential.ID != credential || res.AuthCredential.ConsumerID != consumerID {
+		t.Fatalf("credential %+v", res.AuthCredential)
+	}
+	h := res.UpstreamHeaders
+	if h.Get("X-Consumer-ID") != consumerID || h.Get("X-Consumer-Username") != username || h.Get("X-Credential-Identifier") != credential {
+		t.Fatalf("upstream identity headers: %v", h)
+	}
+	if _, anon := h["X-Anonymous-Consumer"]; anon {
+		t.Fatalf("X-Anonymous-Consumer must be absent: %v", h)
+	}
+}
+
+func TestSchemaAsKongSeesIt(t *testing.T) {
+	bin := kongwire.Build(t, "authkit-basic")
+	info := kongwire.Dump(t, bin)
+	kongwire.CheckSchema(t, info, kongwire.JSONTags(basicauth.Config{}))
+	if p := info.Plugins[0]; p.Name != "authkit-basic" || p.Priority != 1100 || strings.Join(p.Phases, ",") != "access" {
+		t.Fatalf("plugin info %+v", p)
+	}
+}
+
+func TestBasicEndToEnd(t *testing.T) {
+	s := plugin(t)
+	inst := s.StartInstance(t, baseConfig(t))
+
+	t.Run("bcrypt password", func(t *testing.T) {
+		res := inst.Access(t, get("Authorization", basic("alice", "alice-pw")))
+		accepted(t, res, aliceID, "alice", "alice")
+		if res.UpstreamHeaders.Get("X-Consumer-Custom-ID") != "cust-alice" || res.UpstreamHeaders.Get("Authorization") == "" {
+			t.Fatalf("upstream %v", res.UpstreamHeaders)
+		}
+	})
+	t.Run("argon2id password, consumer by id", func(t *testing.T) {
+		accepted(t, inst.Access(t, get("Authorization", basic("bob", "bob-pw"))), bobID, "bob", "bob")
+	})
+	t.Run("Proxy-Authorization first", func(t *testing.T) {
+		accepted(t, inst.Access(t, get("Proxy-Authorization", basic("bob", "bob-pw"), "Authorization", "Bearer x")), bobID, "bob", "bob")
+	})
+	t.Run("wrong password and unknown user look the same", func(t *testing.T) {
+		wrong := inst.Access(t, get("Authorization", basic("alice", "nope")))
+		unknown := inst.Access(t, get("Authorization", basic("mallory", "alice-pw")))
+		refused(t, wrong, 401, "BASIC_INVALID_CREDENTIALS")
+		refused(t, unknown, 401, "BASIC_INVALID_CREDENTIALS")
+		if string(wrong.Body) != string(unknown.Body) || wrong.Header("WWW-Authenticate") != unknown.Header("WWW-Authenticate") {
+			t.Fatal("unknown user and wrong password must get the same answer")
+		}
+		for _, l := range append(wrong.Logs, unknown.Logs...) {
+			if strings.Contains(l.Message, "nope") || strings.Contains(l.Message, "alice-pw") || strings.Contains(l.Message, "mallory") {
+				t.Fatalf("a secret or user name leaked into the log: %s", l.Message)
+			}
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		res := inst.Access(t, get())
+		refused(t, res, 401, "BASIC_MISSING")
+		if got := res.Header("WWW-Authenticate"); got != `Basic realm="service", charset="UTF-8"` {
+			t.Fatalf("challenge %q", got)
+		}
+		refused(t, inst.Access(t, get("Authorization", "Bearer abc")), 401, "BASIC_MISSING")
+	})
+	for name, h := range map[string]string{
+		"not base64": "Basic !!!notbase64",
+		"no colon":   "Basic " + base64.StdEncoding.EncodeToString([]byte("alice")),
+		"empty":      "Basic ",
+		"empty user": basic("", "pw"),
+		"latin-1":    "Basic " + base64.StdEncoding.EncodeToString([]byte("j\xf6rg:pw")),
+	} {
+		t.Run("malformed "+name, func(t *testing.T) {
+			res := inst.Access(t, get("Authorization", h))
+			refused(t, res, 400, "BASIC_MALFORMED")
+			if res.Header("WWW-Authenticate") != "" {
+				t.Fatal("a 400 carries no challenge")
+			}
+		})
+	}
+	t.Run("identity headers cannot be spoofed", func(t *testing.T) {
+		res := inst.Access(t, get("Authorization", basic("bob", "bob-pw"),
+			"X-Consumer-Username", "admin", "X-Consumer-Custom-ID", "root", "X-Anonymous-Consumer", "true", "X-Credential-Identifier", "forged"))
+		accepted(t, res, bobID, "bob", "bob")
+		if _, ok := res.UpstreamHeaders["X-Consumer-Custom-Id"]; ok {
+			t.Fatalf("spoofed custom id kept: %v", res.UpstreamHeaders)
+		}
+	})
+}
+
+func TestHideCredentialsAndAnonymous(t *testing.T) {
+	s := plugin(t)
+	cfg := baseConfig(t)
+	cfg["hide_credentials"] = true
+	cfg["anonymous"] = "anonymous"
+	cfg["realm"] = "api"
+	inst := s.StartInstance(t, cfg)
+
+	res := inst.Access(t, get("Authorization", basic("alice", "alice-pw")))
+	accepted(t, res, aliceID, "alice", "alice")
+	if _, ok := res.UpstreamHeaders["Authorization"]; ok {
+		t.Fatal("hide_credentials: Authorization reached the upstream")
+	}
+
+	res = inst.Access(t, get("Authorization", basic("alice", "wrong")))
+	if res.Exited || res.AuthConsumer == nil || res.AuthConsumer.ID != anonID {
+		t.Fatalf("anonymous fallback: %d %s %+v", res.Status, res.Body, res.AuthConsumer)
+	}
+	if res.UpstreamHeaders.Get("X-Anonymous-Consumer") != "true" || res.UpstreamHeaders.Get("X-Consumer-Username") != "anonymous" {
+		t.Fatalf("anonymous headers %v", res.UpstreamHeaders)
+	}
+	if ak, _ := res.Serialize["authkit"].(map[string]any); ak["code"] != "BASIC_INVALID_CREDENTIALS" || ak["anonymous"] != "true" {
+		t.Fatalf("serialize %v", res.Serialize)
+	}
+
+	// Another auth plugin already authenticated the request: left alone.
+	req := get()
+	req.Credential = &kongwire.Credential{ID: "key-cred-1", ConsumerID: bobID}
+	res = inst.Access(t, req)
+	if res.Exited || res.Authenticated || len(res.Calls) != 1 {
+		t.Fatalf("logical OR: %+v calls %v", res, res.Calls)
+	}
+}
+
+func TestAnonymousConsumerMissingFailsClosed(t *testing.T) {
+	s := plugin(t)
+	cfg := baseConfig(t)
+	cfg["anonymous"] = "ghost"
+	res := s.StartInstance(t, cfg).Access(t, get())
+	refused(t, res, 500, "CONSUMER_NOT_FOUND")
+}
+
+func TestLockout(t *testing.T) {
+	s := plugin(t)
+	cfg := baseConfig(t)
+	cfg["max_failures"] = 2
+	cfg["lockout_seconds"] = 60
+	inst := s.StartInstance(t, cfg)
+	for i := 0; i < 2; i++ {
+		refused(t, inst.Access(t, get("Authorization", basic("alice", "guess"))), 401, "BASIC_INVALID_CREDENTIALS")
+	}
+	res := inst.Access(t, get("Authorization", basic("alice", "alice-pw")))
+	refused(t, res, 429, "BASIC_LOCKED_OUT")
+	if ra := res.Header("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("Retry-After %q", ra)
+	}
+	other := get("Authorization", basic("alice", "alice-pw"))
+	other.ClientIP = "203.0.113.9"
+	accepted(t, inst.Access(t, other), aliceID, "alice", "alice")
+}
+
+func TestConfigInvalid(t *testing.T) {
+	s := plugin(t)
+	cfg := baseConfig(t)
+	cfg["credentials"] = append(cfg["credentials"].([]any), map[string]any{"username": "carol", "password_hash": "hunter2", "consumer": "alice"})
+	res := s.StartInstance(t, cfg).Access(t, get("Authorization", basic("alice", "alice-pw")))
+	refused(t, res, 500, "CONFIG_INVALID")
+	if !strings.Contains(res.Logs[0].Message, "credentials[2].password_hash") || res.Logs[0].Level != "err" {
+		t.Fatalf("log must name the field at err: %+v", res.Logs)
+	}
+	if strings.Contains(string(res.Body), "hunter2") || strings.Contains(res.Logs[0].Message, "hunter2") {
+		t.Fatal("the plaintext password leaked")
+	}
+}
+
+func TestPanicIsRecovered(t *testing.T) {
+	s := plugin(t)
+	inst := s.StartInstance(t, baseConfig(t))
+	res := inst.Access(t, get("X-Authkit-Test-Panic", "1", "Authorization", basic("alice", "alice-pw")))
+	refused(t, res, 500, "INTERNAL_ERROR")
+	if s.Exited() {
+		t.Fatal("the plugin process died")
+	}
+	accepted(t, inst.Access(t, get("Authorization", basic("alice", "alice-pw"))), aliceID, "alice", "alice")
+}
+
+// TestRoundTrips pins the PDK round trips per request (the event itself
+// adds one): every call costs tens of microseconds in a real Kong.
+func TestRoundTrips(t *testing.T) {
+	s := plugin(t)
+	inst := s.StartInstance(t, baseConfig(t))
+	inst.Access(t, get("Authorization", basic("alice", "alice-pw"))) // warm the consumer cache
+	ok := inst.Access(t, get("Authorization", basic("alice", "alice-pw")))
+	bad := inst.Access(t, get("Authorization", basic("alice", "wrong")))
+	t.Logf("round trips: success %d %v, refusal %d %v", ok.RoundTrips(), ok.Calls, bad.RoundTrips(), bad.Calls)
+	if ok.RoundTrips() != 3 {
+		t.Errorf("success: %d PDK calls %v, want 3", ok.RoundTrips(), ok.Calls)
+	}
+	if bad.RoundTrips() != 4 {
+		t.Errorf("refusal: %d PDK calls %v, want 4", bad.RoundTrips(), bad.Calls)
+	}
+}
