@@ -1,0 +1,61 @@
+// Package pluginreg lists the kong-authkit plugins and compiles a config
+// for any of them with the very code the plugin runs, so `authkit check`
+// and the kong.yaml tests judge a config exactly as the gateway will.
+package pluginreg
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/kong-authkit/kong-authkit/pkg/basicauth"
+)
+
+// Plugin describes one authkit plugin.
+type Plugin struct {
+	Name string
+	// New returns an empty config (a pointer to the struct Kong's schema is
+	// reflected from).
+	New func() any
+	// Compile validates a decoded config the way the plugin does at run time.
+	Compile func(cfg any) error
+}
+
+var plugins = map[string]Plugin{}
+
+// Register adds a plugin; called from this package's init only.
+func register(p Plugin) { plugins[p.Name] = p }
+
+func init() {
+	register(Plugin{
+		Name:    basicauth.PluginName,
+		New:     func() any { return &basicauth.Config{} },
+		Compile: func(c any) error { _, err := c.(*basicauth.Config).Compile(); return err },
+	})
+}
+
+// Names returns the registered plugin names, sorted.
+func Names() []string {
+	out := make([]string, 0, len(plugins))
+	for n := range plugins {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lookup returns the plugin called name.
+func Lookup(name string) (Plugin, bool) { p, ok := plugins[name]; return p, ok }
+
+// CompileJSON decodes a config as Kong would send it and compiles it.
+func CompileJSON(name string, config []byte) error {
+	p, ok := plugins[name]
+	if !ok {
+		return fmt.Errorf("unknown authkit plugin %q", name)
+	}
+	cfg := p.New()
+	if err := json.Unmarshal(config, cfg); err != nil {
+		return fmt.Errorf("decoding config: %w", err)
+	}
+	return p.Compile(cfg)
+}
