@@ -1,0 +1,197 @@
+// Package configdoc renders each plugin's configuration reference from the
+// doc comments of its Config struct, so the README cannot drift from the
+// code. `go generate ./internal/configdoc` rewrites the README sections
+// between `<!-- BEGIN CONFIG <plugin> -->` and `<!-- END CONFIG <plugin> -->`;
+// a test fails when they are stale.
+package configdoc
+
+//go:generate go run ./gen
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+)
+
+// Sources maps each plugin to the file and package holding its Config.
+var Sources = []struct{ Plugin, Dir string }{
+	{"authkit-basic", "pkg/basicauth"},
+}
+
+// Row is one documented field.
+type Row struct{ Path, Type, Default, Doc string }
+
+// Rows parses the Go files of dir (relative to root) and documents the
+// struct typeName, descending into struct-typed fields declared in the
+// same package.
+func Rows(root, dir, typeName string) ([]Row, error) {
+	fset := token.NewFileSet()
+	structs := map[string]*ast.StructType{}
+	files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ParseComments)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range af.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, s := range gd.Specs {
+				ts, ok := s.(*ast.TypeSpec)
+				if !ok {
+					continue
+				}
+				if st, ok := ts.Type.(*ast.StructType); ok {
+					structs[ts.Name.Name] = st
+				}
+			}
+		}
+	}
+	st, ok := structs[typeName]
+	if !ok {
+		return nil, fmt.Errorf("%s: no struct %s", dir, typeName)
+	}
+	var rows []Row
+	var walk func(prefix string, st *ast.StructType)
+	walk = func(prefix string, st *ast.StructType) {
+		for _, f := range st.Fields.List {
+			if len(f.Names) == 0 || !f.Names[0].IsExported() || f.Tag == nil {
+				continue
+			}
+			tag := reflect.StructTag(strings.Trim(f.Tag.Value, "`")).Get("json")
+			if tag == "" {
+				continue
+			}
+			doc, def := splitDefault(strings.TrimSpace(f.Doc.Text()))
+			doc = capitalize(strings.TrimPrefix(doc, f.Names[0].Name+" "))
+			typ, elem := kongType(f.Type)
+			rows = append(rows, Row{Path: prefix + tag, Type: typ, Default: def, Doc: oneLine(doc)})
+			if inner, ok := structs[elem]; ok {
+				sub := prefix + tag + "."
+				if strings.HasPrefix(typ, "array") {
+					sub = prefix + tag + "[]."
+				}
+				walk(sub, inner)
+			}
+		}
+	}
+	walk("", st)
+	return rows, nil
+}
+
+func splitDefault(doc string) (string, string) {
+	i := strings.LastIndex(doc, "Default: ")
+	if i < 0 {
+		return doc, ""
+	}
+	def := strings.TrimSpace(doc[i+len("Default: "):])
+	def = strings.TrimSuffix(def, ".")
+	return strings.TrimSpace(doc[:i]), def
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// kongType names the Kong schema type go-pdk emits for a Go type, and the
+// element struct name for nested records.
+func kongType(e ast.Expr) (string, string) {
+	switch t := e.(type) {
+	case *ast.StarExpr:
+		return kongType(t.X)
+	case *ast.ArrayType:
+		in, elem := kongType(t.Elt)
+		return "array of " + in, elem
+	case *ast.MapType:
+		k, _ := kongType(t.Key)
+		v, _ := kongType(t.Value)
+		return "map " + k + " → " + v, ""
+	case *ast.Ident:
+		switch t.Name {
+		case "string":
+			return "string", ""
+		case "bool":
+			return "boolean", ""
+		case "int", "int32", "uint", "uint32":
+			return "integer", ""
+		case "float32", "float64":
+			return "number", ""
+		default:
+			return "record", t.Name
+		}
+	case *ast.SelectorExpr:
+		return "record", t.Sel.Name
+	}
+	return "?", ""
+}
+
+// Table renders rows as a Markdown table.
+func Table(rows []Row) string {
+	var b strings.Builder
+	b.WriteString("| field | type | default | description |\n|---|---|---|---|\n")
+	for _, r := range rows {
+		def := r.Default
+		if def == "" {
+			def = "–"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.Path, r.Type, strings.ReplaceAll(def, "|", "\\|"), strings.ReplaceAll(r.Doc, "|", "\\|"))
+	}
+	return b.String()
+}
+
+// Render returns the README with every plugin's section regenerated.
+func Render(root string, readme []byte) ([]byte, error) {
+	out := readme
+	for _, s := range Sources {
+		rows, err := Rows(root, s.Dir, "Config")
+		if err != nil {
+			return nil, err
+		}
+		begin := []byte("<!-- BEGIN CONFIG " + s.Plugin + " -->\n")
+		end := []byte("<!-- END CONFIG " + s.Plugin + " -->")
+		i := bytes.Index(out, begin)
+		j := bytes.Index(out, end)
+		if i < 0 || j < i {
+			return nil, fmt.Errorf("README has no %q … %q section", strings.TrimSpace(string(begin)), end)
+		}
+		var nb bytes.Buffer
+		nb.Write(out[:i+len(begin)])
+		nb.WriteString(Table(rows))
+		nb.Write(out[j:])
+		out = nb.Bytes()
+	}
+	return out, nil
+}
+
+// Update rewrites root/README.md.
+func Update(root string) error {
+	path := filepath.Join(root, "README.md")
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	out, err := Render(root, readme)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, out, 0o644)
+}
