@@ -177,3 +177,27 @@ func FuzzLoadCredentials(f *testing.F) {
 		}
 	})
 }
+
+// FuzzConfigJSON feeds arbitrary JSON, as Kong would send in StartInstance,
+// through decoding and compilation: an error is fine, a panic is not, and a
+// config that compiles never holds a plaintext password.
+func FuzzConfigJSON(f *testing.F) {
+	f.Add([]byte(`{"credentials":[{"username":"a","password_hash":"$2a$04$abcdefghijklmnopqrstuu5XJ0SvHg7pMKXN9oM8pZ3kqVdOa0vC6","consumer":"c"}],"realm":null,"__seq__":3}`))
+	f.Add([]byte(`{"cache_ttl_seconds":-1,"max_failures":1e9}`))
+	f.Add([]byte(`{"credentials":null,"credentials_file":"/nonexistent"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var c Config
+		if err := c.UnmarshalJSON(data); err != nil {
+			return
+		}
+		a, err := c.Compile()
+		if err != nil {
+			return
+		}
+		for _, u := range a.static.users {
+			if !strings.HasPrefix(u.hash.String(), "$") {
+				t.Fatal("plaintext accepted")
+			}
+		}
+	})
+}
