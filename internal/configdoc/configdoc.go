@@ -22,6 +22,7 @@ import (
 // Sources maps each plugin to the file and package holding its Config.
 var Sources = []struct{ Plugin, Dir string }{
 	{"authkit-basic", "pkg/basicauth"},
+	{"authkit-key", "pkg/apikey"},
 }
 
 // Row is one documented field.

@@ -62,9 +62,6 @@ func (c *Config) Prepare() (*gateway.Policy, gateway.Authenticator, error) {
 	return a.policy, a, nil
 }
 
-// LogLevels are the accepted log_level values (Kong's kong.log levels).
-var LogLevels = map[string]bool{"": true, "debug": true, "info": true, "notice": true, "warn": true, "err": true, "crit": true, "alert": true}
-
 // Compile applies defaults and validates every field, naming the field.
 func (c *Config) Compile() (*Authenticator, error) {
 	realm := "service"
@@ -80,8 +77,8 @@ func (c *Config) Compile() (*Authenticator, error) {
 		ttl = *c.CacheTTLSeconds
 	}
 	var errs []error
-	if !LogLevels[c.LogLevel] {
-		errs = append(errs, fmt.Errorf("log_level: %q is not one of debug, info, notice, warn, err, crit, alert", c.LogLevel))
+	if err := gateway.CheckLogLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
 	}
 	if ttl < 0 {
 		errs = append(errs, fmt.Errorf("cache_ttl_seconds: must be ≥ 0, got %d", ttl))

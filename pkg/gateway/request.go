@@ -39,6 +39,13 @@ func (r *Request) HeaderValues(name string) []string {
 	return r.headers[strings.ToLower(name)]
 }
 
+// Headers returns all request headers, names lower-cased. The map is
+// shared: do not modify it.
+func (r *Request) Headers() map[string][]string {
+	r.HeaderValues("")
+	return r.headers
+}
+
 // Method returns the request method.
 func (r *Request) Method() string {
 	if r.method == nil {

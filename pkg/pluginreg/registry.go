@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/kong-authkit/kong-authkit/pkg/apikey"
 	"github.com/kong-authkit/kong-authkit/pkg/basicauth"
 )
 
@@ -31,6 +32,11 @@ func init() {
 		Name:    basicauth.PluginName,
 		New:     func() any { return &basicauth.Config{} },
 		Compile: func(c any) error { _, err := c.(*basicauth.Config).Compile(); return err },
+	})
+	register(Plugin{
+		Name:    apikey.PluginName,
+		New:     func() any { return &apikey.Config{} },
+		Compile: func(c any) error { _, err := c.(*apikey.Config).Compile(); return err },
 	})
 }
 
