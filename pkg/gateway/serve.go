@@ -25,6 +25,8 @@ type Policy struct {
 	LogLevel string
 	// Challenge builds WWW-Authenticate.
 	Challenge Challenge
+	// Body builds the refusal body; nil means {"message":…,"code":…}.
+	Body func(ent errcode.Entry, e *errcode.Error) []byte
 }
 
 // Identity is a successful authentication.
@@ -203,6 +205,9 @@ func (s *session) refuse(e *errcode.Error) {
 	_ = s.kong.SetSerializeValue("authkit", rec.Serialized())
 
 	body := ClientBody(ent)
+	if s.policy.Body != nil {
+		body = s.policy.Body(ent, e)
+	}
 	headers := map[string][]string{"Content-Type": {"application/json; charset=utf-8"}}
 	if s.policy.Challenge != nil {
 		if c := s.policy.Challenge(e); c != "" {

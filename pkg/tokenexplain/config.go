@@ -1,0 +1,97 @@
+package tokenexplain
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+)
+
+// PluginName is the authkit-oauth-explain plugin's name (= its binary's name).
+const PluginName = "authkit-oauth-explain"
+
+// CodeHeader is the response header naming the code of an explained answer.
+const CodeHeader = "X-Authkit-Code"
+
+// Config is authkit-oauth-explain's configuration, exactly as kong.yaml
+// spells it. The plugin goes on the route that proxies to the provider's
+// token (and authorization) endpoint.
+type Config struct {
+	// AllowedClientIDs limits which client ids may use the route; empty allows any. Default: [].
+	AllowedClientIDs []string `json:"allowed_client_ids"`
+	// AllowedRedirectURIs are the registered redirect URIs, compared by exact string match (RFC 9700 §4.1.3); empty allows any. Default: [].
+	AllowedRedirectURIs []string `json:"allowed_redirect_uris"`
+	// AllowedScopes limits the scopes a client may request; empty allows any. Default: [].
+	AllowedScopes []string `json:"allowed_scopes"`
+	// AllowedGrantTypes limits grant_type values (authorization_code, client_credentials, refresh_token, …); empty allows any. Default: [].
+	AllowedGrantTypes []string `json:"allowed_grant_types"`
+	// Enforce refuses requests that break the allow-lists before the provider sees them, with an RFC 6749 §5.2 error body; when false they are only annotated and logged. Default: false.
+	Enforce bool `json:"enforce"`
+	// RewriteInvalidResponses replaces a provider answer that is not valid OAuth (HTML, not JSON, no access_token) with an RFC 6749 server_error JSON body, so clients get something they can parse; valid OAuth error answers are never rewritten. Default: false.
+	RewriteInvalidResponses bool `json:"rewrite_invalid_responses"`
+	// LogLevel is the Kong log level of client-side explanations (debug, info, notice, warn, err, crit, alert); provider failures are always logged at err. Default: "notice".
+	LogLevel string `json:"log_level"`
+
+	meta gateway.Meta
+}
+
+// UnmarshalJSON decodes what Kong sends, keeping Kong's metadata for logs.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config
+	return gateway.DecodeConfig(b, (*plain)(c), &c.meta)
+}
+
+// Meta returns Kong's metadata for this config.
+func (c *Config) Meta() *gateway.Meta { return &c.meta }
+
+// Compiled is a compiled config.
+type Compiled struct {
+	policy  *gateway.Policy
+	allow   *Policy
+	enforce bool
+	rewrite bool
+}
+
+// Prepare compiles the config once per process.
+func (c *Config) Prepare() (*Compiled, error) {
+	return gateway.Compile(PluginName, &c.meta, c.Compile)
+}
+
+// Compile validates the config, naming the field.
+func (c *Config) Compile() (*Compiled, error) {
+	var errs []error
+	if err := gateway.CheckLogLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	for i, u := range c.AllowedRedirectURIs {
+		pu, err := url.Parse(u)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("allowed_redirect_uris[%d]: %v", i, err))
+		case !pu.IsAbs() || pu.Host == "" && pu.Scheme != "urn":
+			// RFC 6749 §3.1.2: the redirection endpoint URI MUST be absolute.
+			errs = append(errs, fmt.Errorf("allowed_redirect_uris[%d]: %q is not an absolute URI (RFC 6749 §3.1.2)", i, u))
+		case pu.Fragment != "":
+			errs = append(errs, fmt.Errorf("allowed_redirect_uris[%d]: %q has a fragment (RFC 6749 §3.1.2 forbids one)", i, u))
+		}
+	}
+	for _, l := range []struct {
+		name string
+		v    []string
+	}{{"allowed_client_ids", c.AllowedClientIDs}, {"allowed_scopes", c.AllowedScopes}, {"allowed_grant_types", c.AllowedGrantTypes}} {
+		for i, v := range l.v {
+			if v == "" {
+				errs = append(errs, fmt.Errorf("%s[%d]: must not be empty", l.name, i))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &Compiled{
+		policy:  &gateway.Policy{Plugin: PluginName, LogLevel: c.LogLevel, Body: errorBody, Challenge: clientChallenge},
+		allow:   NewPolicy(c.AllowedClientIDs, c.AllowedRedirectURIs, c.AllowedScopes, c.AllowedGrantTypes),
+		enforce: c.Enforce, rewrite: c.RewriteInvalidResponses,
+	}, nil
+}

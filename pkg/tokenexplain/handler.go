@@ -1,0 +1,139 @@
+package tokenexplain
+
+import (
+	"encoding/json"
+	"mime"
+	"net/http"
+
+	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+)
+
+// errorBody is an RFC 6749 §5.2 error object plus the catalog code. An
+// authorization request with a bad redirect URI is answered directly
+// (never redirected to, §4.1.2.1) with invalid_request.
+func errorBody(ent errcode.Entry, e *errcode.Error) []byte {
+	name := ent.BearerError
+	if e.Fields["endpoint"] == "authorization" && ent.Code == errcode.RedirectURIMismatch {
+		name = "invalid_request"
+	}
+	if name == "" {
+		name = "server_error"
+	}
+	b, _ := json.Marshal(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+		Code        string `json:"code"`
+	}{name, ent.Message, string(ent.Code)})
+	return b
+}
+
+// clientChallenge: RFC 6749 §5.2 — a client that authenticated with the
+// Authorization header gets 401 with a matching challenge.
+func clientChallenge(e *errcode.Error) string {
+	if e.Code == errcode.ClientAuthFailed && e.Fields["client_auth"] == "client_secret_basic" {
+		return `Basic realm="oauth", charset="UTF-8"`
+	}
+	return ""
+}
+
+// readRequest parses the client's request: a token request (form body) or
+// an authorization request (query). Other requests give nil.
+func readRequest(r *gateway.Request) *Request {
+	ct := r.Header("Content-Type")
+	if mt, _, _ := mime.ParseMediaType(ct); mt == "application/x-www-form-urlencoded" {
+		body, err := r.RawBody()
+		if err == nil {
+			if tr, err := ParseToken("POST", ct, body, r.Header("Authorization")); err == nil {
+				return tr
+			}
+		}
+		return nil
+	}
+	q, err := r.RawQuery()
+	if err != nil {
+		return nil
+	}
+	if ar, err := ParseAuthorization("GET", q); err == nil {
+		return ar
+	}
+	return nil
+}
+
+func (c *Compiled) annotateRequest(e *errcode.Error, r *Request) *errcode.Error {
+	if r.Kind == Authorization {
+		e.With("endpoint", "authorization")
+	} else {
+		e.With("endpoint", "token")
+	}
+	if e.Code == errcode.ClientAuthFailed {
+		e.With("client_auth", r.ClientAuth)
+	}
+	return e
+}
+
+// Access refuses, before the provider sees it, a request that breaks the
+// allow-lists — only with `enforce`; otherwise it makes no PDK call at all.
+func (c *Config) Access(k gateway.Kong) {
+	gateway.Run(k, PluginName, &c.meta, c.policy, func(x *gateway.Exchange) {
+		comp, _ := c.Prepare()
+		if !comp.enforce {
+			return
+		}
+		r := readRequest(x.Request())
+		if r == nil {
+			return
+		}
+		if e := comp.allow.Check(r); e != nil {
+			x.Refuse(comp.annotateRequest(e, r))
+		}
+	})
+}
+
+func (c *Config) policy() (*gateway.Policy, error) {
+	comp, err := c.Prepare()
+	if err != nil {
+		return nil, err
+	}
+	return comp.policy, nil
+}
+
+// Response explains the provider's answer: X-Authkit-Code, one log line
+// and the serialize value; with rewrite_invalid_responses, an answer that is
+// not OAuth at all is replaced by an RFC 6749 server_error.
+func (c *Config) Response(k gateway.Kong) {
+	gateway.Run(k, PluginName, &c.meta, c.policy, func(x *gateway.Exchange) {
+		comp, _ := c.Prepare()
+		status, headers, body, err := x.UpstreamResponse()
+		if err != nil {
+			x.Annotate(errcode.Wrap(errcode.InternalError, err), CodeHeader)
+			return
+		}
+		h := http.Header{}
+		for k, v := range headers {
+			h[http.CanonicalHeaderKey(k)] = v
+		}
+		r := readRequest(x.Request())
+		v := Classify(r, comp.allow, status, h, body)
+		if v.Err == nil && r != nil {
+			// The provider accepted it, but it broke the allow-lists
+			// (enforce off): say so.
+			v.Err = comp.allow.Check(r)
+		}
+		if v.Err == nil {
+			return
+		}
+		if r != nil {
+			comp.annotateRequest(v.Err, r)
+		}
+		if comp.rewrite && v.Unusable {
+			ent := v.Err.Code.Entry()
+			x.Replace(v.Err, http.StatusBadGateway, errorBody(ent, v.Err), map[string][]string{
+				"Content-Type":  {"application/json; charset=utf-8"},
+				"Cache-Control": {"no-store"},
+			})
+			return
+		}
+		x.Annotate(v.Err, CodeHeader)
+	})
+}
