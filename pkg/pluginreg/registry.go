@@ -10,6 +10,7 @@ import (
 
 	"github.com/kong-authkit/kong-authkit/pkg/apikey"
 	"github.com/kong-authkit/kong-authkit/pkg/basicauth"
+	"github.com/kong-authkit/kong-authkit/pkg/tokenexplain"
 )
 
 // Plugin describes one authkit plugin.
@@ -37,6 +38,11 @@ func init() {
 		Name:    apikey.PluginName,
 		New:     func() any { return &apikey.Config{} },
 		Compile: func(c any) error { _, err := c.(*apikey.Config).Compile(); return err },
+	})
+	register(Plugin{
+		Name:    tokenexplain.PluginName,
+		New:     func() any { return &tokenexplain.Config{} },
+		Compile: func(c any) error { _, err := c.(*tokenexplain.Config).Compile(); return err },
 	})
 }
 
