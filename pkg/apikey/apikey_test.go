@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/credfile"
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 )
 
 func TestExtract(t *testing.T) {
@@ -103,10 +104,10 @@ func TestLookupAndExpiry(t *testing.T) {
 }
 
 func TestStrip(t *testing.T) {
-	if got := StripQuery("a=1&apikey=k&b=%20x&apikey=j", "apikey"); got != "a=1&b=%20x" {
+	if got := gateway.StripQueryParam("a=1&apikey=k&b=%20x&apikey=j", "apikey"); got != "a=1&b=%20x" {
 		t.Fatalf("query %q", got)
 	}
-	if got := StripQuery("apikey=k", "apikey"); got != "" {
+	if got := gateway.StripQueryParam("apikey=k", "apikey"); got != "" {
 		t.Fatalf("query %q", got)
 	}
 	if got := string(StripBody([]byte("x=1&apikey=k"), "application/x-www-form-urlencoded", "apikey")); got != "x=1" {
@@ -129,7 +130,7 @@ func FuzzExtract(f *testing.F) {
 		if err == nil && (got.Key == "" || len(got.Key) > MaxKeyLen) {
 			t.Fatalf("accepted %q", got.Key)
 		}
-		_ = StripQuery(query, "apikey")
+		_ = gateway.StripQueryParam(query, "apikey")
 		_ = StripBody(body, ct, "apikey")
 	})
 }

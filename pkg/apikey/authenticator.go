@@ -81,7 +81,7 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 		case InHeader:
 			id.Headers = map[string]string{found.Name: ""}
 		case InQuery:
-			q := StripQuery(in.RawQuery, found.Name)
+			q := gateway.StripQueryParam(in.RawQuery, found.Name)
 			id.RawQuery = &q
 		case InBody:
 			id.Body = StripBody(in.Body, in.ContentType, found.Name)

@@ -4,24 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"mime"
-	"net/url"
 	"strings"
-)
 
-// StripQuery removes every occurrence of name from a raw query string,
-// leaving the other parameters byte for byte as the client sent them.
-func StripQuery(raw, name string) string {
-	parts := strings.Split(raw, "&")
-	kept := parts[:0]
-	for _, p := range parts {
-		k, _, _ := strings.Cut(p, "=")
-		if dk, err := url.QueryUnescape(k); err == nil && dk == name {
-			continue
-		}
-		kept = append(kept, p)
-	}
-	return strings.Join(kept, "&")
-}
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+)
 
 // StripBody removes name from a form or JSON body. It returns nil when the
 // body is neither or does not change.
@@ -29,7 +15,7 @@ func StripBody(body []byte, contentType, name string) []byte {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	switch {
 	case mt == "application/x-www-form-urlencoded":
-		out := StripQuery(string(body), name)
+		out := gateway.StripQueryParam(string(body), name)
 		if out == string(body) {
 			return nil
 		}

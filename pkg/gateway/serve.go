@@ -34,6 +34,12 @@ type Identity struct {
 	// Consumer is the Kong consumer (username or id) to map to; "" means
 	// authenticated without a consumer (credential only).
 	Consumer string
+	// ConsumerOptional continues without a consumer when Consumer is not
+	// found in Kong, instead of refusing with CONSUMER_NOT_FOUND.
+	ConsumerOptional bool
+	// Virtual, when set, is authenticated as is, without a Kong lookup
+	// (Kong's PDK cannot look consumers up by custom_id).
+	Virtual *Consumer
 	// CredentialID goes to X-Credential-Identifier and to
 	// kong.client.authenticate. Never the secret itself.
 	CredentialID string
@@ -130,13 +136,15 @@ func (s *session) fail(e *errcode.Error) {
 
 func (s *session) accept(ident *Identity, anonymous bool) {
 	var consumer *Consumer
-	if ident.Consumer != "" {
+	if ident.Virtual != nil {
+		consumer = ident.Virtual
+	} else if ident.Consumer != "" {
 		c, err := loadConsumer(s.kong, ident.Consumer)
 		if err != nil {
 			s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("load consumer %q: %w", ident.Consumer, err)))
 			return
 		}
-		if c == nil {
+		if c == nil && !(ident.ConsumerOptional && !anonymous) {
 			what := "consumer"
 			if anonymous {
 				what = "anonymous consumer"

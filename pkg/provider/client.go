@@ -132,7 +132,8 @@ func (c *Client) MaxBody() int64 { return c.maxBody }
 func (c *Client) GetJSON(ctx context.Context, url string, into any) (*Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, errcode.Wrap(errcode.ConfigInvalid, err).With("url", redactURL(url))
+		// The parse error quotes the URL, which may carry credentials.
+		return nil, wrapDetail(errcode.ConfigInvalid, err, "provider URL %s cannot be used", redactURL(url))
 	}
 	return c.do(req, into)
 }
@@ -145,7 +146,8 @@ func (c *Client) GetJSON(ctx context.Context, url string, into any) (*Response, 
 func (c *Client) PostForm(ctx context.Context, url string, form url.Values, header http.Header, into any) (*Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, errcode.Wrap(errcode.ConfigInvalid, err).With("url", redactURL(url))
+		// The parse error quotes the URL, which may carry credentials.
+		return nil, wrapDetail(errcode.ConfigInvalid, err, "provider URL %s cannot be used", redactURL(url))
 	}
 	for k, vs := range header {
 		for _, v := range vs {

@@ -46,7 +46,7 @@ func faultServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
 		io.WriteString(w, `{"keys":`)
 		w.(http.Flusher).Flush()
 		select {
-		case <-time.After(2 * time.Second):
+		case <-time.After(5 * time.Second):
 		case <-r.Context().Done():
 		}
 	})
@@ -153,7 +153,7 @@ func TestGetJSONClassification(t *testing.T) {
 	srv, redirectHits := faultServer(t)
 	// The timeout cases use a 100 ms client; the others a generous one, so
 	// that a loaded machine (-race) does not turn them into timeouts.
-	fast, normal := New(100*time.Millisecond), New(5*time.Second)
+	fast, medium, normal := New(100*time.Millisecond), New(500*time.Millisecond), New(5*time.Second)
 
 	tests := []struct {
 		path       string
@@ -165,7 +165,7 @@ func TestGetJSONClassification(t *testing.T) {
 		{"/ok-jwkset", "", ""},
 		{"/ok-problem", "", ""},
 		{"/slow", errcode.ProviderTimeout, "no answer within 100ms"},
-		{"/slow-body", errcode.ProviderTimeout, "body cut after 8 bytes"},
+		{"/slow-body", errcode.ProviderTimeout, "no answer within 500ms (body cut after 8 bytes)"},
 		{"/html", errcode.ProviderInvalidResp, "content type text/html, want application/json"},
 		{"/no-ct", errcode.ProviderInvalidResp, "no content type, want application/json"},
 		{"/garbage", errcode.ProviderInvalidResp, "not JSON at offset 11"},
@@ -185,8 +185,11 @@ func TestGetJSONClassification(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			c := normal
-			if strings.HasPrefix(tt.path, "/slow") {
+			switch tt.path {
+			case "/slow":
 				c = fast
+			case "/slow-body":
+				c = medium // headers must arrive before the timeout
 			}
 			var into map[string]any
 			resp, err := c.GetJSON(context.Background(), srv.URL+tt.path, &into)
