@@ -23,6 +23,7 @@ import (
 var Sources = []struct{ Plugin, Dir string }{
 	{"authkit-basic", "pkg/basicauth"},
 	{"authkit-key", "pkg/apikey"},
+	{"authkit-oauth", "pkg/oauth"},
 	{"authkit-oauth-explain", "pkg/tokenexplain"},
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kong-authkit/kong-authkit/pkg/apikey"
 	"github.com/kong-authkit/kong-authkit/pkg/basicauth"
+	"github.com/kong-authkit/kong-authkit/pkg/oauth"
 	"github.com/kong-authkit/kong-authkit/pkg/tokenexplain"
 )
 
@@ -38,6 +39,11 @@ func init() {
 		Name:    apikey.PluginName,
 		New:     func() any { return &apikey.Config{} },
 		Compile: func(c any) error { _, err := c.(*apikey.Config).Compile(); return err },
+	})
+	register(Plugin{
+		Name:    oauth.PluginName,
+		New:     func() any { return &oauth.Config{} },
+		Compile: func(c any) error { _, err := c.(*oauth.Config).Compile(); return err },
 	})
 	register(Plugin{
 		Name:    tokenexplain.PluginName,

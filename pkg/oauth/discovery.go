@@ -1,0 +1,146 @@
+package oauth
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/introspect"
+	"github.com/kong-authkit/kong-authkit/pkg/jwks"
+	"github.com/kong-authkit/kong-authkit/pkg/provider"
+)
+
+// discovered is a provider's metadata, fetched on first use (never at
+// config time: the provider may be down when Kong starts), shared by every
+// config of the process with the same issuer and client settings, and
+// refreshed after ttl. A failed refresh keeps the last good document; a
+// failure with none is retried at most once per minRefresh.
+type discovered struct {
+	issuer     string
+	client     *provider.Client
+	minRefresh time.Duration
+	ttl        time.Duration
+
+	mu      sync.RWMutex
+	meta    *jwks.Metadata
+	fetched time.Time
+	tried   time.Time
+	lastErr error
+	group   singleflight.Group
+}
+
+var (
+	discoveriesMu sync.Mutex
+	discoveries   = map[string]*discovered{}
+)
+
+func discover(issuer string, c *provider.Client, minRefresh, ttl time.Duration) *discovered {
+	key := issuer + "\x00" + c.ConfigKey() + "\x00" + minRefresh.String() + "\x00" + ttl.String()
+	discoveriesMu.Lock()
+	defer discoveriesMu.Unlock()
+	if d, ok := discoveries[key]; ok {
+		return d
+	}
+	d := &discovered{issuer: issuer, client: c, minRefresh: minRefresh, ttl: ttl}
+	discoveries[key] = d
+	return d
+}
+
+func (d *discovered) metadata(ctx context.Context) (*jwks.Metadata, error) {
+	now := time.Now()
+	d.mu.RLock()
+	meta, fetched, tried, lastErr := d.meta, d.fetched, d.tried, d.lastErr
+	d.mu.RUnlock()
+	if meta != nil && now.Sub(fetched) < d.ttl {
+		return meta, nil
+	}
+	if now.Sub(tried) < d.minRefresh {
+		if meta != nil {
+			return meta, nil // stale-if-error
+		}
+		if lastErr != nil {
+			return nil, copyErr(lastErr)
+		}
+	}
+	v, err, _ := d.group.Do("", func() (any, error) {
+		m, err := jwks.Discover(context.WithoutCancel(ctx), d.client, d.issuer)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.tried = time.Now()
+		if err != nil {
+			d.lastErr = err
+			if d.meta != nil {
+				return d.meta, nil
+			}
+			return nil, err
+		}
+		d.meta, d.fetched, d.lastErr = m, d.tried, nil
+		return m, nil
+	})
+	if err != nil {
+		return nil, copyErr(err)
+	}
+	return v.(*jwks.Metadata), nil
+}
+
+// copyErr gives each caller its own error value to add log fields to.
+func copyErr(err error) error {
+	e := *errcode.From(err)
+	fields := make(map[string]any, len(e.Fields)+1)
+	for k, v := range e.Fields {
+		fields[k] = v
+	}
+	e.Fields = fields
+	return &e
+}
+
+// discoveredKeys is the key source of a config with only an issuer: the
+// jwks_uri comes from discovery, the keys from the process-wide RemoteSet.
+type discoveredKeys struct {
+	d    *discovered
+	opts jwks.RemoteOptions
+}
+
+func (k *discoveredKeys) Lookup(ctx context.Context, kid string) (*jwks.Key, error) {
+	m, err := k.d.metadata(ctx)
+	if err != nil {
+		return nil, errcode.From(err).With("stage", "discovery")
+	}
+	return jwks.Remote(m.JWKSURI, k.opts).Lookup(ctx, kid)
+}
+
+var _ jwks.Source = (*discoveredKeys)(nil)
+
+// lazyIntrospect resolves introspection_endpoint from discovery on first use.
+type lazyIntrospect struct {
+	d    *discovered
+	opts introspect.Options
+	mu   sync.Mutex
+	c    *introspect.Client
+	ep   string
+}
+
+func (l *lazyIntrospect) client(ctx context.Context) (*introspect.Client, error) {
+	m, err := l.d.metadata(ctx)
+	if err != nil {
+		return nil, errcode.From(err).With("stage", "discovery")
+	}
+	if m.IntrospectionEndpoint == "" {
+		return nil, errcode.New(errcode.ConfigInvalid, "the discovery document of %s has no introspection_endpoint: set introspection_endpoint", l.d.issuer)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.c == nil || l.ep != m.IntrospectionEndpoint {
+		o := l.opts
+		o.Endpoint = m.IntrospectionEndpoint
+		c, err := introspect.New(o)
+		if err != nil {
+			return nil, errcode.Wrap(errcode.ConfigInvalid, err)
+		}
+		l.c, l.ep = c, m.IntrospectionEndpoint
+	}
+	return l.c, nil
+}
