@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+
+	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 )
 
 // Sources maps each plugin to the file and package holding its Config.
@@ -161,28 +163,53 @@ func Table(rows []Row) string {
 	return b.String()
 }
 
-// Render returns the README with every plugin's section regenerated.
+// Render returns the README with every plugin's section and the error-code
+// table regenerated.
 func Render(root string, readme []byte) ([]byte, error) {
 	out := readme
+	var err error
 	for _, s := range Sources {
 		rows, err := Rows(root, s.Dir, "Config")
 		if err != nil {
 			return nil, err
 		}
-		begin := []byte("<!-- BEGIN CONFIG " + s.Plugin + " -->\n")
-		end := []byte("<!-- END CONFIG " + s.Plugin + " -->")
-		i := bytes.Index(out, begin)
-		j := bytes.Index(out, end)
-		if i < 0 || j < i {
-			return nil, fmt.Errorf("README has no %q … %q section", strings.TrimSpace(string(begin)), end)
+		if out, err = replaceSection(out, "CONFIG "+s.Plugin, Table(rows)); err != nil {
+			return nil, err
 		}
-		var nb bytes.Buffer
-		nb.Write(out[:i+len(begin)])
-		nb.WriteString(Table(rows))
-		nb.Write(out[j:])
-		out = nb.Bytes()
+	}
+	if out, err = replaceSection(out, "ERROR CODES", ErrorTable()); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+func replaceSection(doc []byte, name, content string) ([]byte, error) {
+	begin := []byte("<!-- BEGIN " + name + " -->\n")
+	end := []byte("<!-- END " + name + " -->")
+	i := bytes.Index(doc, begin)
+	j := bytes.Index(doc, end)
+	if i < 0 || j < i {
+		return nil, fmt.Errorf("README has no %q … %q section", strings.TrimSpace(string(begin)), end)
+	}
+	var nb bytes.Buffer
+	nb.Write(doc[:i+len(begin)])
+	nb.WriteString(content)
+	nb.Write(doc[j:])
+	return nb.Bytes(), nil
+}
+
+// ErrorTable renders the catalog (pkg/errcode) as the README's table.
+func ErrorTable() string {
+	var b strings.Builder
+	b.WriteString("| code | status | RFC error | client message |\n|---|---|---|---|\n")
+	for _, e := range errcode.All() {
+		rfc := e.BearerError
+		if rfc == "" {
+			rfc = "–"
+		}
+		fmt.Fprintf(&b, "| `%s` | %d | %s | %s |\n", e.Code, e.Status, rfc, e.Message)
+	}
+	return b.String()
 }
 
 // Update rewrites root/README.md.
