@@ -24,6 +24,8 @@ func newRootCmd() *cobra.Command {
 		newLogsCmd(),
 		newExplainCmd(),
 		newHashCmd(),
+		newCheckCmd(),
+		newProbeCmd(),
 	)
 	return root
 }
