@@ -6,7 +6,7 @@ FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 COUNT     ?= 3
 
-.PHONY: all build test lint bench fuzz docs clean
+.PHONY: all build test lint hydra bench fuzz docs clean
 
 all: build
 
@@ -28,8 +28,13 @@ lint:
 ## test: the project's test command (README, .ci/run). -count=1 because the
 ## end-to-end tests build plugin binaries in a subprocess, which Go's test
 ## cache cannot see.
-test: lint
-	$(GO) test -race -count=1 ./...
+test: lint hydra
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+## hydra: build the Ory Hydra test peer (tools/hydra, its own module) once,
+## before the tests, so no test binary spends its timeout compiling it
+hydra:
+	bash scripts/hydra.sh build
 
 ## bench: every benchmark, several runs, with allocations
 bench:

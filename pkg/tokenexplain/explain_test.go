@@ -149,6 +149,10 @@ func TestClassifyToken(t *testing.T) {
 		{"invalid_grant, redirect not allowed", codeReq, allowCb, 400, jsonNoStore, `{"error":"invalid_grant"}`, errcode.RedirectURIMismatch, false, "not in allowed_redirect_uris"},
 		{"invalid_grant naming redirect_uri", nil, nil, 400, jsonNoStore, `{"error":"invalid_grant","error_description":"The 'redirect_uri' parameter does not match"}`, errcode.RedirectURIMismatch, false, "names the redirect URI"},
 		{"invalid_scope", nil, nil, 400, jsonNoStore, `{"error":"invalid_scope"}`, errcode.InvalidScope, false, ""},
+		// Hydra's exact answer to grant_type=password: boilerplate naming redirect_uri, but the request had none.
+		{"hydra unsupported grant boilerplate", &Request{Kind: Token, GrantType: "password", ClientID: "app"}, nil, 400, jsonNoStore,
+			`{"error":"invalid_request","error_description":"The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed. Make sure that the various parameters are correct, be aware of case sensitivity and trim your parameters. Make sure that the client you are using has exactly whitelisted the redirect_uri you specified."}`,
+			errcode.TokenRequestInvalid, false, "invalid_request"},
 		{"unauthorized_client", nil, nil, 400, jsonNoStore, `{"error":"unauthorized_client"}`, errcode.UnauthorizedClient, false, ""},
 		{"unsupported_grant_type", nil, nil, 400, jsonNoStore, `{"error":"unsupported_grant_type"}`, errcode.UnsupportedGrantType, false, ""},
 		{"extension error", nil, nil, 400, jsonNoStore, `{"error":"consent_required"}`, errcode.TokenRequestInvalid, false, "consent_required"},

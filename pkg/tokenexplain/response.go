@@ -171,7 +171,12 @@ func explainError(r *Request, p *Policy, name, desc string, status int) *errcode
 			code, why = errcode.RedirectURIMismatch, fmt.Sprintf("; the request's redirect_uri %q is not in allowed_redirect_uris", r.RedirectURI)
 		}
 	}
-	if (name == "invalid_grant" || name == "invalid_request") && redirectMention.MatchString(desc) {
+	// The description counts only for a request that sent a redirect_uri:
+	// Hydra's boilerplate for an unsupported grant also says "…whitelisted
+	// the redirect_uri you specified", and a password or client-credentials
+	// request cannot have a redirect URI mismatch.
+	sentRedirect := r == nil || r.RedirectURI != ""
+	if sentRedirect && (name == "invalid_grant" || name == "invalid_request") && redirectMention.MatchString(desc) {
 		code, why = errcode.RedirectURIMismatch, "; the provider's description names the redirect URI"
 	}
 	e := errcode.New(code, "provider answered %d %s: %s%s", status, name, clip(desc), why).

@@ -56,7 +56,7 @@ func logged(t *testing.T, res *kongwire.Result, code string) {
 		if strings.HasPrefix(l.Message, "authkit {") && strings.Contains(l.Message, `"code":"`+code+`"`) {
 			n++
 		}
-		for _, secret := range []string{"s3cret", "the-code", "secret-at"} {
+		for _, secret := range []string{"s3cret", "the-code", "secret-at", "svc-secret", "web-secret"} {
 			if strings.Contains(l.Message, secret) {
 				t.Fatalf("a secret leaked into the log: %s", l.Message)
 			}

@@ -171,3 +171,5 @@ func claims(iss string, kv ...any) jwt.MapClaims {
 	}
 	return c
 }
+
+func decodeSegment(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
