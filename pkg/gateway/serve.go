@@ -9,6 +9,12 @@ import (
 )
 
 // Policy is the compiled form of the settings every auth plugin shares.
+//
+// Each plugin's Config repeats the fields behind it (anonymous,
+// hide_credentials, run_on_preflight, realm, log_level) instead of embedding
+// a shared struct: go-pdk reflects an embedded struct into a nested record
+// of Kong's schema (kong-go-plugins.md §1.4), which would turn
+// `anonymous: x` into `common: {anonymous: x}` in every kong.yaml.
 type Policy struct {
 	// Plugin is the plugin name, written into every log record.
 	Plugin string

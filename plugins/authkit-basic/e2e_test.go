@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -70,29 +69,7 @@ func get(h ...string) *kongwire.Request {
 // refused asserts a refusal's status, body code, log line and serialize value.
 func refused(t *testing.T, res *kongwire.Result, status int, code string) {
 	t.Helper()
-	if !res.Exited || res.Status != status {
-		t.Fatalf("status %d exited=%v, want %d (%s); body %s; logs %v", res.Status, res.Exited, status, code, res.Body, res.Logs)
-	}
-	var body map[string]string
-	if err := json.Unmarshal(res.Body, &body); err != nil || body["code"] != code || body["message"] == "" {
-		t.Fatalf("body %s, want code %s (%v)", res.Body, code, err)
-	}
-	if ct := res.Header("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Fatalf("content type %q", ct)
-	}
-	var lines []string
-	for _, l := range res.Logs {
-		if strings.HasPrefix(l.Message, "authkit {") {
-			lines = append(lines, l.Message)
-		}
-	}
-	if len(lines) != 1 || !strings.Contains(lines[0], `"code":"`+code+`"`) || !strings.Contains(lines[0], `"plugin":"authkit-basic"`) {
-		t.Fatalf("want one authkit log line with %s, got %v", code, res.Logs)
-	}
-	ak, _ := res.Serialize["authkit"].(map[string]any)
-	if ak["code"] != code || ak["plugin"] != "authkit-basic" {
-		t.Fatalf("serialize value %v", res.Serialize)
-	}
+	kongwire.CheckRefusal(t, res, "authkit-basic", status, code)
 }
 
 func accepted(t *testing.T, res *kongwire.Result, consumerID, username, credential string) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -55,25 +54,7 @@ func req(method, query string, body string, h ...string) *kongwire.Request {
 
 func refused(t *testing.T, res *kongwire.Result, status int, code string) {
 	t.Helper()
-	if !res.Exited || res.Status != status {
-		t.Fatalf("status %d exited=%v, want %d %s; body %s logs %v", res.Status, res.Exited, status, code, res.Body, res.Logs)
-	}
-	var body map[string]string
-	if json.Unmarshal(res.Body, &body) != nil || body["code"] != code {
-		t.Fatalf("body %s, want %s", res.Body, code)
-	}
-	n := 0
-	for _, l := range res.Logs {
-		if strings.HasPrefix(l.Message, "authkit {") && strings.Contains(l.Message, `"code":"`+code+`"`) {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Fatalf("want one authkit log line with %s: %v", code, res.Logs)
-	}
-	if ak, _ := res.Serialize["authkit"].(map[string]any); ak["code"] != code {
-		t.Fatalf("serialize %v", res.Serialize)
-	}
+	kongwire.CheckRefusal(t, res, "authkit-key", status, code)
 }
 
 func accepted(t *testing.T, res *kongwire.Result, consumerID, credID string) {
