@@ -213,14 +213,13 @@ func claimString(v any) (string, bool) {
 	case []any:
 		parts := make([]string, 0, len(x))
 		for _, e := range x {
-			s, ok := claimString(e)
-			if !ok {
-				if _, isArr := e.([]any); isArr {
-					return "", false
-				}
-				continue
+			switch e.(type) {
+			case []any, map[string]any:
+				continue // only arrays of scalars are rendered
 			}
-			parts = append(parts, s)
+			if s, ok := claimString(e); ok {
+				parts = append(parts, s)
+			}
 		}
 		return strings.Join(parts, " "), len(parts) > 0
 	case []string:

@@ -237,6 +237,9 @@ func FuzzClassify(f *testing.F) {
 			return
 		}
 		r, _ := ParseToken("POST", "application/x-www-form-urlencoded", []byte(form), "")
+		if ar, err := ParseAuthorization("GET", form); err == nil && ar.Kind != Authorization {
+			t.Fatal("authorization request of the wrong kind")
+		}
 		v := Classify(r, NewPolicy(nil, []string{"https://a"}, nil, nil), status, hdr("Content-Type", ct, "Cache-Control", cc, "Location", body), []byte(body))
 		if v.Err == nil && v.Unusable {
 			t.Fatal("unusable without an error")
