@@ -5,17 +5,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/kong-authkit/kong-authkit/internal/testkeys"
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
 )
@@ -31,39 +30,19 @@ type testKeys struct {
 	hmac                   []byte
 }
 
-var (
-	keysOnce sync.Once
-	keys     testKeys
-)
-
+// tk returns the test keys, generated once per test binary.
 func tk(tb testing.TB) *testKeys {
 	tb.Helper()
-	keysOnce.Do(func() {
-		must := func(err error) {
-			if err != nil {
-				panic(err)
-			}
-		}
-		var err error
-		keys.rsa, err = rsa.GenerateKey(rand.Reader, 2048)
-		must(err)
-		keys.rsaOther, err = rsa.GenerateKey(rand.Reader, 2048)
-		must(err)
-		keys.rsa1024, err = rsa.GenerateKey(rand.Reader, 1024)
-		must(err)
-		keys.p256, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		must(err)
-		keys.p256Other, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		must(err)
-		keys.p384, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-		must(err)
-		_, keys.ed, err = ed25519.GenerateKey(rand.Reader)
-		must(err)
-		keys.hmac = make([]byte, 32)
-		_, err = rand.Read(keys.hmac)
-		must(err)
-	})
-	return &keys
+	return &testKeys{
+		rsa:       testkeys.RSA(tb, "a", 2048),
+		rsaOther:  testkeys.RSA(tb, "b", 2048),
+		rsa1024:   testkeys.RSA(tb, "weak", 1024),
+		p256:      testkeys.EC(tb, "a", elliptic.P256()),
+		p256Other: testkeys.EC(tb, "b", elliptic.P256()),
+		p384:      testkeys.EC(tb, "a", elliptic.P384()),
+		ed:        testkeys.Ed25519(tb, "a"),
+		hmac:      testkeys.Secret(tb, "hmac", 32),
+	}
 }
 
 // fakeSource is a jwks.Source over a fixed map, counting lookups; gate, when

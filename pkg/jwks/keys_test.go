@@ -4,13 +4,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
 	"sync"
 	"testing"
+
+	"github.com/kong-authkit/kong-authkit/internal/testkeys"
 )
 
 // testKeySet holds real keys, generated once per test binary.
@@ -28,24 +29,13 @@ var testKeys testKeySet
 func keys(t testing.TB) *testKeySet {
 	t.Helper()
 	testKeys.once.Do(func() {
-		must := func(err error) {
-			if err != nil {
-				panic(err)
-			}
-		}
-		var err error
-		testKeys.rsa, err = rsa.GenerateKey(rand.Reader, 2048)
-		must(err)
-		testKeys.rsa2, err = rsa.GenerateKey(rand.Reader, 2048)
-		must(err)
-		testKeys.p256, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		must(err)
-		testKeys.p384, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-		must(err)
-		testKeys.p521, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
-		must(err)
-		testKeys.edPub, testKeys.ed, err = ed25519.GenerateKey(rand.Reader)
-		must(err)
+		testKeys.rsa = testkeys.RSA(t, "a", 2048)
+		testKeys.rsa2 = testkeys.RSA(t, "b", 2048)
+		testKeys.p256 = testkeys.EC(t, "a", elliptic.P256())
+		testKeys.p384 = testkeys.EC(t, "a", elliptic.P384())
+		testKeys.p521 = testkeys.EC(t, "a", elliptic.P521())
+		testKeys.ed = testkeys.Ed25519(t, "a")
+		testKeys.edPub = testKeys.ed.Public().(ed25519.PublicKey)
 		// Go refuses to generate keys under 1024 bits; a 1024-bit one shows
 		// the minimum-size rule.
 		testKeys.rsa1024 = weakRSA()
