@@ -33,6 +33,10 @@ type Policy struct {
 	Challenge Challenge
 	// Body builds the refusal body; nil means {"message":…,"code":…}.
 	Body func(ent errcode.Entry, e *errcode.Error) []byte
+	// OwnedHeaders are the upstream headers the plugin sets on success
+	// beyond the X-Consumer-* set (scopes, claims). They are removed when
+	// the request continues as anonymous, so a client cannot spoof them.
+	OwnedHeaders []string
 }
 
 // Identity is a successful authentication.
@@ -134,7 +138,11 @@ func (s *session) fail(e *errcode.Error) {
 		rec := s.record(e)
 		rec.Anonymous = "true"
 		_ = s.kong.SetSerializeValue("authkit", rec.Serialized())
-		s.accept(&Identity{Consumer: s.policy.Anonymous}, true)
+		ident := &Identity{Consumer: s.policy.Anonymous, Headers: map[string]string{}}
+		for _, h := range s.policy.OwnedHeaders {
+			ident.Headers[h] = ""
+		}
+		s.accept(ident, true)
 		return
 	}
 	s.refuse(e)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -168,6 +169,7 @@ func (c *Config) Compile() (*Authenticator, error) {
 			RunOnPreflight: c.RunOnPreflight == nil || *c.RunOnPreflight,
 			LogLevel:       c.LogLevel,
 			Challenge:      gateway.BearerChallenge(c.Realm),
+			OwnedHeaders:   ownedHeaders(c.ClaimsToHeaders),
 		},
 	}
 	remote := jwks.RemoteOptions{Client: httpc, MinRefresh: time.Duration(minRefresh) * time.Second, TTL: time.Duration(jwksTTL) * time.Second}
@@ -216,6 +218,16 @@ func (c *Config) Compile() (*Authenticator, error) {
 		}
 	}
 	return a, nil
+}
+
+// ownedHeaders lists the upstream headers a successful validation sets.
+func ownedHeaders(claimsToHeaders map[string]string) []string {
+	out := []string{HeaderScope, HeaderSubject}
+	for _, h := range claimsToHeaders {
+		out = append(out, h)
+	}
+	sort.Strings(out[2:])
+	return out
 }
 
 func withEndpoint(o introspect.Options, ep string) introspect.Options { o.Endpoint = ep; return o }

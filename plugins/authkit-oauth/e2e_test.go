@@ -290,10 +290,15 @@ func TestConsumerMapping(t *testing.T) {
 	if res.UpstreamHeaders.Get("X-Consumer-Custom-ID") != "web-app" {
 		t.Fatalf("custom id: %v", res.UpstreamHeaders)
 	}
-	anon := s.StartInstance(t, baseCfg(p, "anonymous", "anonymous"))
-	res = anon.Access(t, bearerReq(""))
+	anon := s.StartInstance(t, baseCfg(p, "anonymous", "anonymous", "claims_to_headers", map[string]any{"sub": "X-Token-Subject"}))
+	res = anon.Access(t, bearerReq("", "X-Authenticated-Scope", "admin", "X-Authenticated-Userid", "root", "X-Token-Subject", "root"))
 	if res.Exited || res.UpstreamHeaders.Get("X-Anonymous-Consumer") != "true" {
 		t.Fatalf("anonymous: %d %s", res.Status, res.Body)
+	}
+	for _, h := range []string{"X-Authenticated-Scope", "X-Authenticated-Userid", "X-Token-Subject"} {
+		if v := res.UpstreamHeaders.Get(h); v != "" {
+			t.Errorf("anonymous request kept the spoofed %s: %q", h, v)
+		}
 	}
 }
 
