@@ -103,8 +103,16 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 		return
 	}
 	if pol.Anonymous != "" {
-		// Kong's logical OR: another auth plugin already succeeded.
+		// Kong's logical OR: another auth plugin already succeeded. The
+		// headers this plugin would have set must not be the client's.
 		if id, _ := k.Credential(); id != "" {
+			if len(pol.OwnedHeaders) > 0 {
+				clear := make(map[string]string, len(pol.OwnedHeaders))
+				for _, h := range pol.OwnedHeaders {
+					clear[h] = ""
+				}
+				_ = k.SetUpstreamHeaders(clear)
+			}
 			return
 		}
 	}

@@ -128,6 +128,17 @@ func TestAnonymousFallbackAndLogicalOR(t *testing.T) {
 	}
 
 	f = newFake()
+	f.credential = "other-plugin-cred"
+	owning := &Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon", OwnedHeaders: []string{"X-Authenticated-Scope"}}
+	Serve(f, "p", &Meta{}, prepared(owning, bad))
+	if f.callList() != "get_credential,set_headers" || f.upstream["X-Authenticated-Scope"] != "" {
+		t.Fatalf("owned headers not cleared on the logical-OR path: %s %v", f.callList(), f.upstream)
+	}
+	if _, present := f.upstream["X-Authenticated-Scope"]; !present {
+		t.Fatal("owned header not sent for clearing")
+	}
+
+	f = newFake()
 	missing := &Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "ghost"}
 	Serve(f, "p", &Meta{}, prepared(missing, bad))
 	if f.status != 500 || !strings.Contains(string(f.body), "CONSUMER_NOT_FOUND") {
