@@ -30,6 +30,9 @@ type Record struct {
 	RouteID     string `json:"route_id,omitempty"`
 	PluginID    string `json:"plugin_id,omitempty"`
 	Instance    string `json:"instance_name,omitempty"`
+	// Outcome is "accepted" for a warning about a request that was let
+	// through (e.g. served from stale keys); empty for refusals.
+	Outcome string `json:"outcome,omitempty"`
 	// Anonymous is "true" when the failure fell back to the anonymous
 	// consumer instead of being refused (a string: a Go false would reach
 	// Kong as nil, kong-go-plugins.md §3.7).

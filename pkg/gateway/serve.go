@@ -60,6 +60,10 @@ type Identity struct {
 	// (hide_credentials for keys found there).
 	RawQuery *string
 	Body     []byte
+	// Warning, when set, is logged once at warn with outcome "accepted":
+	// the request was let through but the operator should know (stale keys
+	// served because the provider failed).
+	Warning *errcode.Error
 }
 
 // Authenticator decides one request. It returns an Identity, or an error
@@ -215,6 +219,11 @@ func (s *session) accept(ident *Identity, anonymous bool) {
 			s.refuse(errcode.Wrap(errcode.InternalError, err))
 			return
 		}
+	}
+	if ident.Warning != nil {
+		rec := s.record(ident.Warning)
+		rec.Outcome = "accepted"
+		_ = s.kong.Log("warn", rec.Line())
 	}
 }
 

@@ -78,6 +78,9 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	}
 
 	id := &gateway.Identity{Headers: a.upstreamHeaders(claims)}
+	if how == "jwt" {
+		id.Warning = a.staleWarning()
+	}
 	id.CredentialID = claims.JTI
 	if id.CredentialID == "" {
 		id.CredentialID = claims.Subject

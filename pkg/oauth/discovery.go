@@ -112,6 +112,17 @@ func (k *discoveredKeys) Lookup(ctx context.Context, kid string) (*jwks.Key, err
 	return jwks.Remote(m.JWKSURI, k.opts).Lookup(ctx, kid)
 }
 
+// current is the RemoteSet behind the keys, once discovery succeeded.
+func (k *discoveredKeys) current() *jwks.RemoteSet {
+	k.d.mu.RLock()
+	m := k.d.meta
+	k.d.mu.RUnlock()
+	if m == nil {
+		return nil
+	}
+	return jwks.Remote(m.JWKSURI, k.opts)
+}
+
 var _ jwks.Source = (*discoveredKeys)(nil)
 
 // lazyIntrospect resolves introspection_endpoint from discovery on first use.

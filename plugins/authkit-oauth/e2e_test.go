@@ -205,12 +205,36 @@ func TestProviderDown(t *testing.T) {
 	k := newRSA(t, "k")
 	p := newProvider(t, k)
 	s := startPlugin(t)
-	inst := s.StartInstance(t, baseCfg(p))
+	inst := s.StartInstance(t, baseCfg(p, "jwks_min_refresh_seconds", 0))
 	tok := k.mint(t, claims(p.issuer()))
 	accepted(t, inst.Access(t, bearerReq(tok)))
 	p.srv.Close()
 	// Keys cached: still accepted (a new token, so the token cache is not what answers).
 	accepted(t, inst.Access(t, bearerReq(k.mint(t, claims(p.issuer())))))
+
+	// An unknown kid makes the plugin refetch; the fetch fails (the
+	// provider is down): that request is refused with the provider's code,
+	// and the next valid one is accepted from the kept keys with one warn
+	// line saying so — once, not on every request.
+	refused(t, inst.Access(t, bearerReq(newRSA(t, "unknown").mint(t, claims(p.issuer())))), "", 503, "OAUTH_PROVIDER_UNREACHABLE")
+	warned := 0
+	for i := 0; i < 3; i++ {
+		res := inst.Access(t, bearerReq(k.mint(t, claims(p.issuer()))))
+		accepted(t, res)
+		for _, l := range res.AuthkitLines() {
+			if l != "" && strings.Contains(l, `"outcome":"accepted"`) && strings.Contains(l, "OAUTH_PROVIDER_UNREACHABLE") {
+				warned++
+			}
+		}
+		for _, l := range res.Logs {
+			if strings.Contains(l.Message, `"outcome":"accepted"`) && l.Level != "warn" {
+				t.Fatalf("stale-key warning at %s", l.Level)
+			}
+		}
+	}
+	if warned != 1 {
+		t.Fatalf("%d stale-key warnings for one failed fetch, want 1", warned)
+	}
 
 	down := s.StartInstance(t, map[string]any{"issuer": closedURL(t), "token_mode": "jwt", "http_timeout_ms": 500})
 	refused(t, down.Access(t, bearerReq(tok)), tok, 503, "OAUTH_PROVIDER_UNREACHABLE")
