@@ -272,6 +272,9 @@ func (r *reporter) reportText(rep authlog.Report) error {
 			fmt.Fprintf(w, "  (%s)", strings.Join(c.Plugins, ", "))
 		}
 		fmt.Fprintln(w)
+		if c.Accepted > 0 {
+			fmt.Fprintf(w, "  accepted   %d warnings about requests that were let through (e.g. stale keys served while the provider failed)\n", c.Accepted)
+		}
 		if c.Anonymous > 0 {
 			fmt.Fprintf(w, "  anonymous  %d fell back to the anonymous consumer instead of being refused\n", c.Anonymous)
 		}

@@ -75,6 +75,10 @@ type CodeReport struct {
 	// Anonymous counts events that fell back to the anonymous consumer
 	// instead of being refused.
 	Anonymous int64 `json:"anonymous"`
+	// Accepted counts warnings about requests that were let through
+	// (outcome "accepted", e.g. a token validated with stale keys while the
+	// provider failed): not refusals.
+	Accepted  int64 `json:"accepted"`
 	Routes    Top   `json:"routes"`
 	Clients   Top   `json:"clients"`
 	Consumers Top   `json:"consumers"`
@@ -95,6 +99,7 @@ type codeStats struct {
 	first, last time.Time
 	plugins     *counter
 	anonymous   int64
+	accepted    int64
 	routes      *counter
 	clients     *counter
 	consumers   *counter
@@ -188,6 +193,9 @@ func (a *Aggregator) Add(ev Event) bool {
 	if ev.Record.Anonymous == "true" {
 		s.anonymous++
 	}
+	if ev.Record.Outcome == "accepted" {
+		s.accepted++
+	}
 	s.plugins.add(ev.Record.Plugin)
 	route := ev.Route
 	if route == "" {
@@ -212,7 +220,7 @@ func (a *Aggregator) Report() Report {
 	for code, s := range a.codes {
 		cr := CodeReport{
 			Code: code, Status: s.status, Count: s.count, First: s.first, Last: s.last,
-			Anonymous: s.anonymous, Plugins: []string{},
+			Anonymous: s.anonymous, Accepted: s.accepted, Plugins: []string{},
 			Routes:    s.routes.top(TopN, names),
 			Clients:   s.clients.top(TopN, nil),
 			Consumers: s.consumers.top(TopN, nil),

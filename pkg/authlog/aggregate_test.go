@@ -114,3 +114,19 @@ func BenchmarkParseLine(b *testing.B) {
 	}
 	runtime.KeepAlive(lines)
 }
+
+func TestAggregatorCountsAcceptedWarnings(t *testing.T) {
+	a := NewAggregator(Filter{})
+	warn := &Record{Plugin: "authkit-oauth", Code: "OAUTH_PROVIDER_UNREACHABLE", Status: 503, Outcome: "accepted"}
+	refusal := &Record{Plugin: "authkit-oauth", Code: "OAUTH_PROVIDER_UNREACHABLE", Status: 503}
+	for i, r := range []*Record{warn, refusal, refusal} {
+		line := "2026/11/27 10:00:00 [warn] 1#0: *1 [kong] pb_rpc.lua:233 " + r.Line() + ", client: 10.0.0.1, server: kong"
+		if _, ok := a.AddLine("t", int64(i+1), []byte(line)); !ok {
+			t.Fatalf("line %d not taken", i+1)
+		}
+	}
+	rep := a.Report()
+	if len(rep.Codes) != 1 || rep.Codes[0].Count != 3 || rep.Codes[0].Accepted != 1 {
+		t.Fatalf("report %+v", rep.Codes)
+	}
+}

@@ -127,6 +127,7 @@ type wireRecord struct {
 	PluginID  any `json:"plugin_id"`
 	Instance  any `json:"instance_name"`
 	Anonymous any `json:"anonymous"`
+	Outcome   any `json:"outcome"`
 	Fields    any `json:"fields"`
 }
 
@@ -171,6 +172,7 @@ func recordFrom(w *wireRecord) (Record, error) {
 		{"plugin", w.Plugin, &r.Plugin}, {"detail", w.Detail, &r.Detail}, {"credential", w.Cred, &r.Fingerprint},
 		{"consumer", w.Consumer, &r.Consumer}, {"route_id", w.RouteID, &r.RouteID}, {"plugin_id", w.PluginID, &r.PluginID},
 		{"instance_name", w.Instance, &r.Instance}, {"anonymous", w.Anonymous, &r.Anonymous},
+		{"outcome", w.Outcome, &r.Outcome},
 	} {
 		s, ok := asString(f.src)
 		if !ok {
