@@ -99,8 +99,15 @@ func (c *Config) Compile() (*Authenticator, error) {
 		fail(fmt.Errorf("consumer_by: %q is not username or custom_id", c.ConsumerBy))
 	}
 	for claim, header := range c.ClaimsToHeaders {
-		if claim == "" || header == "" || strings.ContainsAny(header, " :\r\n") {
+		switch {
+		case claim == "" || header == "" || strings.ContainsAny(header, " :\r\n"):
 			fail(fmt.Errorf("claims_to_headers: %q → %q is not a claim name and a header name", claim, header))
+		case reservedHeaders[strings.ToLower(header)]:
+			// Kong's set_headers treats Host as the upstream host, framing
+			// headers change how the body is read, and identity headers
+			// belong to the authentication itself: token contents must
+			// not choose them.
+			fail(fmt.Errorf("claims_to_headers: %q → %q: that header cannot carry a claim (routing, framing or identity header)", claim, header))
 		}
 	}
 
@@ -218,6 +225,15 @@ func (c *Config) Compile() (*Authenticator, error) {
 		}
 	}
 	return a, nil
+}
+
+// reservedHeaders may not be targets of claims_to_headers.
+var reservedHeaders = map[string]bool{
+	"host": true, "content-length": true, "transfer-encoding": true, "connection": true, "upgrade": true, "te": true,
+	"authorization": true, "proxy-authorization": true, "cookie": true,
+	"x-consumer-id": true, "x-consumer-username": true, "x-consumer-custom-id": true,
+	"x-credential-identifier": true, "x-anonymous-consumer": true,
+	strings.ToLower(HeaderScope): true, strings.ToLower(HeaderSubject): true,
 }
 
 // ownedHeaders lists the upstream headers a successful validation sets.

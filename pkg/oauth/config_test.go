@@ -29,6 +29,8 @@ func TestCompileErrorsNameTheField(t *testing.T) {
 		{"scope match", Config{Issuer: "https://i.example", ScopeMatch: "some"}, "some"},
 		{"consumer_by", Config{Issuer: "https://i.example", ConsumerBy: "email"}, "consumer_by"},
 		{"claims_to_headers", Config{Issuer: "https://i.example", ClaimsToHeaders: map[string]string{"sub": "Bad Header"}}, "claims_to_headers"},
+		{"claim to Host", Config{Issuer: "https://i.example", ClaimsToHeaders: map[string]string{"aud": "host"}}, "cannot carry a claim"},
+		{"claim to identity header", Config{Issuer: "https://i.example", ClaimsToHeaders: map[string]string{"sub": "X-Consumer-Username"}}, "cannot carry a claim"},
 		{"log level", Config{Issuer: "https://i.example", LogLevel: "chatty"}, "log_level"},
 		{"auth method", Config{IntrospectionEndpoint: "https://i/introspect", IntrospectionClientID: "g", IntrospectionAuthMethod: "private_key_jwt"}, "introspection_auth_method"},
 		{"introspection without client", Config{IntrospectionEndpoint: "https://i/introspect"}, "introspection_client_id"},
