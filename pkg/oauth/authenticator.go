@@ -184,7 +184,7 @@ func looksLikeJWT(token string) bool {
 // upstreamHeaders renders claims_to_headers plus the scope and subject
 // headers. A claim that is absent removes its header (spoofing).
 func (a *Authenticator) upstreamHeaders(c *accesstoken.Claims) map[string]string {
-	h := map[string]string{HeaderScope: strings.Join(c.Scopes, " "), HeaderSubject: c.Subject}
+	h := map[string]string{HeaderScope: headerSafe(strings.Join(c.Scopes, " ")), HeaderSubject: headerSafe(c.Subject)}
 	names := make([]string, 0, len(a.claimsToHdr))
 	for claim := range a.claimsToHdr {
 		names = append(names, claim)
@@ -192,9 +192,21 @@ func (a *Authenticator) upstreamHeaders(c *accesstoken.Claims) map[string]string
 	sort.Strings(names)
 	for _, claim := range names {
 		v, _ := claimString(c.Get(claim))
-		h[a.claimsToHdr[claim]] = v
+		h[a.claimsToHdr[claim]] = headerSafe(v)
 	}
 	return h
+}
+
+// headerSafe drops control characters from a claim-derived header value:
+// a CR or LF would make Kong's set_headers raise a Lua error (a 500 with the
+// plugin's call never answered), and nothing legitimate needs them.
+func headerSafe(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, v)
 }
 
 // claimString renders a scalar claim as text and an array of scalars

@@ -95,3 +95,9 @@ func TestClaimString(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaderSafe(t *testing.T) {
+	if got := headerSafe("a\r\nX-Evil: 1\x00\x7f\tb"); got != "aX-Evil: 1\tb" {
+		t.Fatalf("%q", got)
+	}
+}
