@@ -33,6 +33,11 @@ var compileGen uint64
 // config that does not compile refuses every request with CONFIG_INVALID.
 // A panic in build is turned into an error.
 func Compile[T any](plugin string, meta *Meta, build func() (T, error)) (T, error) {
+	if meta.memo != nil {
+		if e := meta.memo.entry.Load(); e != nil {
+			return result[T](e)
+		}
+	}
 	key := plugin + "\x00" + meta.Fingerprint
 	compiledMu.Lock()
 	e, ok := compiled[key]
@@ -55,6 +60,13 @@ func Compile[T any](plugin string, meta *Meta, build func() (T, error)) (T, erro
 		}()
 		e.v, e.err = build()
 	})
+	if meta.memo != nil {
+		meta.memo.entry.Store(e)
+	}
+	return result[T](e)
+}
+
+func result[T any](e *compiledEntry) (T, error) {
 	if e.err != nil {
 		var zero T
 		return zero, e.err

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"sync/atomic"
 )
 
 // Meta is what Kong adds to a plugin's config JSON besides the schema
@@ -17,7 +18,14 @@ type Meta struct {
 	// Fingerprint is SHA-256 of the config's schema fields only (not
 	// __seq__/__key__), the key of the process-wide compiled-config cache.
 	Fingerprint string `json:"-"`
+
+	// memo keeps this instance's entry of the process-wide cache, so the
+	// request path reads one atomic pointer instead of taking the cache's
+	// lock. A pointer, so that copying a config copies no atomic.
+	memo *memo
 }
+
+type memo struct{ entry atomic.Pointer[compiledEntry] }
 
 // DecodeConfig is for a plugin Config's UnmarshalJSON: it decodes the
 // schema fields into plain (a pointer to the Config's plain alias type, so
@@ -34,5 +42,6 @@ func DecodeConfig(data []byte, plain any, meta *Meta) error {
 	}
 	sum := sha256.Sum256(canon)
 	meta.Fingerprint = hex.EncodeToString(sum[:])
+	meta.memo = &memo{}
 	return nil
 }
