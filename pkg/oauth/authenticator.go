@@ -68,13 +68,14 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	if err != nil {
 		return nil, err
 	}
-	fp := secret.Fingerprint(token)
+	// The fingerprint is for logs: computed only when one is written.
+	fp := func() string { return secret.Fingerprint(token) }
 
 	ctx, cancel := context.WithTimeout(context.Background(), a.timeout+time.Second)
 	defer cancel()
 	claims, how, err := a.validate(ctx, token)
 	if err != nil {
-		return nil, errcode.From(err).With("credential", fp).With("validated_by", how)
+		return nil, errcode.From(err).With("credential", fp()).With("validated_by", how)
 	}
 
 	id := &gateway.Identity{Headers: a.upstreamHeaders(claims)}
@@ -86,7 +87,7 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 		id.CredentialID = claims.Subject
 	}
 	if id.CredentialID == "" {
-		id.CredentialID = "token:" + fp
+		id.CredentialID = "token:" + fp()
 	}
 	if a.consumer != "" {
 		v, ok := claimString(claims.Get(a.consumer))
@@ -97,7 +98,7 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 			id.Consumer, id.ConsumerOptional = v, a.optional
 		case !a.optional:
 			return nil, errcode.New(errcode.ClaimMismatch, "token has no string claim %q to map a consumer from", a.consumer).
-				With("credential", fp).With("consumer_claim", a.consumer)
+				With("credential", fp()).With("consumer_claim", a.consumer)
 		}
 	}
 	if a.hide {
