@@ -9,6 +9,7 @@ import (
 
 	"github.com/kong-authkit/kong-authkit/pkg/credfile"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
 func TestExtract(t *testing.T) {
@@ -179,3 +180,10 @@ func benchLookup(b *testing.B, n int) {
 
 func BenchmarkLookup1(b *testing.B)      { benchLookup(b, 1) }
 func BenchmarkLookup100000(b *testing.B) { benchLookup(b, 100000) }
+
+func TestFingerprintMatchesSecretFingerprint(t *testing.T) {
+	h := HashKey("some-key")
+	if got, want := FormatHash(h)[len("sha256:"):len("sha256:")+8], secret.Fingerprint("some-key"); got != want {
+		t.Fatalf("key_hash prefix %s, fingerprint %s", got, want)
+	}
+}

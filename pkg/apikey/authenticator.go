@@ -1,13 +1,13 @@
 package apikey
 
 import (
+	"encoding/hex"
 	"errors"
 	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/credfile"
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
-	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
 // Authenticator is a compiled authkit-key config.
@@ -53,7 +53,10 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	case err != nil:
 		return nil, errcode.Wrap(errcode.InternalError, err)
 	}
-	fp := secret.Fingerprint(found.Key)
+	// One SHA-256 serves the lookup and the log fingerprint (its first 8
+	// hex digits, the same as secret.Fingerprint and the key_hash prefix).
+	h := HashKey(found.Key)
+	fp := hex.EncodeToString(h[:4])
 
 	store := a.static
 	if a.file != nil {
@@ -61,7 +64,7 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 			return nil, errcode.Wrap(errcode.ConfigInvalid, err)
 		}
 	}
-	e := store.lookup(found.Key)
+	e := store.lookupHash(h)
 	if e == nil {
 		return nil, errcode.New(errcode.APIKeyInvalid, "no credential has this key").
 			With("credential", fp).With("key_name", found.Name).With("location", found.Location)

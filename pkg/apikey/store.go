@@ -119,8 +119,10 @@ func (s *Store) Len() int { return len(s.byHash) }
 // lookup finds the credential of key. The map is keyed by the key's
 // SHA-256, so the time it takes does not depend on how many keys exist or
 // how much of a key matches; the final comparison is constant-time too.
-func (s *Store) lookup(key string) *entry {
-	h := HashKey(key)
+func (s *Store) lookup(key string) *entry { return s.lookupHash(HashKey(key)) }
+
+// lookupHash is lookup for an already computed HashKey.
+func (s *Store) lookupHash(h [32]byte) *entry {
 	e, ok := s.byHash[h]
 	if !ok || subtle.ConstantTimeCompare(e.hash[:], h[:]) != 1 {
 		return nil
