@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kong-authkit/kong-authkit/internal/kongwire"
@@ -265,5 +267,47 @@ func TestRoundTrips(t *testing.T) {
 	}
 	if bad.RoundTrips() != 4 {
 		t.Errorf("refusal: %d PDK calls %v, want 4", bad.RoundTrips(), bad.Calls)
+	}
+}
+
+// TestConcurrentMixedRequests drives one instance with many concurrent
+// requests (successes, wrong passwords, unknown users, malformed headers):
+// the binary is built with -race under `make test`, so a data race in any
+// cache fails the plugin process, and every answer must still be right.
+func TestConcurrentMixedRequests(t *testing.T) {
+	s := plugin(t)
+	inst := s.StartInstance(t, baseConfig(t))
+	type want struct {
+		h      string
+		status int
+	}
+	cases := []want{
+		{basic("alice", "alice-pw"), 0}, {basic("bob", "bob-pw"), 0},
+		{basic("alice", "wrong"), 401}, {basic("mallory", "x"), 401}, {"Basic !!", 400},
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 200)
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func(c want) {
+			defer wg.Done()
+			res := inst.Access(t, get("Authorization", c.h))
+			if c.status == 0 && (res.Exited || !res.Authenticated) || c.status != 0 && res.Status != c.status {
+				errs <- fmt.Sprintf("%q: status %d exited=%v", c.h, res.Status, res.Exited)
+			}
+		}(cases[i%len(cases)])
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if s.Exited() {
+		t.Fatalf("the plugin process died: %v", s.ProcessOutput())
+	}
+	for _, l := range s.ProcessOutput() {
+		if strings.Contains(l, "DATA RACE") {
+			t.Fatalf("data race in the plugin: %v", s.ProcessOutput())
+		}
 	}
 }
