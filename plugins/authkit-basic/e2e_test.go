@@ -311,3 +311,29 @@ func TestConcurrentMixedRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestInstanceChurn: Kong starts a new instance on every config change and
+// closes the old one. The new instance must work at once, with the same
+// process-wide state (here: the lockout counters of an identical config).
+func TestInstanceChurn(t *testing.T) {
+	s := plugin(t)
+	cfg := baseConfig(t)
+	cfg["max_failures"] = 2
+	cfg["lockout_seconds"] = 60
+	old := s.StartInstance(t, cfg)
+	refused(t, old.Access(t, get("Authorization", basic("alice", "guess"))), 401, "BASIC_INVALID_CREDENTIALS")
+	refused(t, old.Access(t, get("Authorization", basic("alice", "guess"))), 401, "BASIC_INVALID_CREDENTIALS")
+
+	renewed := s.StartInstance(t, cfg) // same config, new __seq__: what Kong does after a reload
+	s.CloseInstance(t, old)
+	refused(t, renewed.Access(t, get("Authorization", basic("alice", "alice-pw"))), 429, "BASIC_LOCKED_OUT")
+	accepted(t, renewed.Access(t, get("Authorization", basic("bob", "bob-pw"))), bobID, "bob", "bob")
+
+	changed := baseConfig(t) // a different config compiles on its own
+	changed["realm"] = "other"
+	res := s.StartInstance(t, changed).Access(t, get())
+	refused(t, res, 401, "BASIC_MISSING")
+	if got := res.Header("WWW-Authenticate"); !strings.Contains(got, `realm="other"`) {
+		t.Fatalf("new config not in effect: %q", got)
+	}
+}
