@@ -2,11 +2,12 @@ package apikey
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
 // Credential is one API key as written in kong.yaml or a credentials file.
@@ -124,7 +125,7 @@ func (s *Store) lookup(key string) *entry { return s.lookupHash(HashKey(key)) }
 // lookupHash is lookup for an already computed HashKey.
 func (s *Store) lookupHash(h [32]byte) *entry {
 	e, ok := s.byHash[h]
-	if !ok || subtle.ConstantTimeCompare(e.hash[:], h[:]) != 1 {
+	if !ok || !secret.Equal(e.hash[:], h[:]) {
 		return nil
 	}
 	return e

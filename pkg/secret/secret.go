@@ -18,6 +18,3 @@ func Fingerprint(s string) string {
 
 // Equal compares a and b in constant time (for equal lengths).
 func Equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
-
-// EqualString is Equal for strings.
-func EqualString(a, b string) bool { return Equal([]byte(a), []byte(b)) }

@@ -13,7 +13,7 @@ func TestFingerprint(t *testing.T) {
 }
 
 func TestEqual(t *testing.T) {
-	if !EqualString("k", "k") || EqualString("k", "K") || EqualString("k", "kk") {
-		t.Fatal("EqualString")
+	if !Equal([]byte("k"), []byte("k")) || Equal([]byte("k"), []byte("K")) || Equal([]byte("k"), []byte("kk")) {
+		t.Fatal("Equal")
 	}
 }
