@@ -262,6 +262,19 @@ func (inst *Instance) Event(t testing.TB, phase string, req *Request, up *Upstre
 	return r
 }
 
+// buffered reports whether Kong proxies this plugin's requests buffered:
+// it does for every request a plugin with a Response handler is
+// configured on (kong/runloop/plugins_iterator.lua, kong/init.lua
+// Kong.response: ngx.location.capture of /kong_buffered_http).
+func (e *event) buffered() bool {
+	for _, p := range e.s.Info.Plugins[0].Phases {
+		if p == "response" {
+			return true
+		}
+	}
+	return false
+}
+
 // luaError is a Lua error raised by a PDK function: Kong does not catch it
 // (call_pdk has no pcall, §3.5) so the request gets a 500 and the Go side
 // never gets an answer.

@@ -373,6 +373,15 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		if e.buffered() {
+			// With buffered proxying (any plugin with a Response handler)
+			// Kong returns an empty table whose __index metamethod looks
+			// names up (kong/pdk/service/response.lua:79-115,
+			// attach_buffered_headers_mt), and pb_rpc's structpb_struct
+			// encodes it with pairs(): the plugin gets an empty map.
+			// Observed in Kong 3.9.3; get_header(name) still works.
+			return &structpb.Struct{Fields: map[string]*structpb.Value{}}, nil
+		}
 		return headersStruct(upstream(e).Headers, max), nil
 	})
 	addP("kong.service.response.get_raw_body", []string{"response"}, false, func(e *event, _ []byte) (proto.Message, error) {

@@ -30,7 +30,8 @@ type Kong interface {
 	SetSerializeValue(key string, v map[string]any) error
 	// Exit ends the request. Kong never answers it; nothing may follow.
 	Exit(status int, body []byte, headers map[string][]string)
-	// Response phase.
+	// ServiceResponse is the service's answer in the response phase;
+	// header names are lower-case.
 	ServiceResponse() (status int, headers map[string][]string, body []byte, err error)
 	SetResponseHeader(name, value string) error
 }
@@ -137,12 +138,25 @@ func (p pdkKong) Exit(status int, body []byte, headers map[string][]string) {
 	p.k.Response.Exit(status, body, headers)
 }
 
+// ServiceResponse reads the provider's answer in the response phase.
+//
+// The headers come from kong.response.get_headers, not
+// kong.service.response.get_headers: with buffered proxying (which a
+// Response handler implies) the latter returns an empty Lua table whose
+// __index metamethod looks names up (kong/pdk/service/response.lua:79-115),
+// and the plugin socket encodes tables with pairs(), so the plugin gets an
+// empty map: every answer looked like it had no Content-Type (observed in
+// Kong 3.9.3, docs/kong-behaviour.md). In the response phase Kong has just
+// copied the service's headers onto the response (kong/init.lua
+// Kong.response: kong.response.set_headers(res.header)), and
+// ngx.resp.get_headers is a plain table with lower-case names, so one
+// round trip still returns them all.
 func (p pdkKong) ServiceResponse() (int, map[string][]string, []byte, error) {
 	st, err := p.k.ServiceResponse.GetStatus()
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	h, err := p.k.ServiceResponse.GetHeaders(maxHeaders)
+	h, err := p.k.Response.GetHeaders(maxHeaders)
 	if err != nil {
 		return 0, nil, nil, err
 	}
