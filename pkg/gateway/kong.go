@@ -89,14 +89,25 @@ func (p pdkKong) Authenticate(c *Consumer, credentialID string) error {
 	return p.k.Client.Authenticate(ec, cred)
 }
 
-// SetUpstreamHeaders sends plain string values (not go-pdk's lists): Kong
-// passes a string to ngx.req.set_header, and an empty string removes the
-// header there exactly as clear_header does (lua-resty-core request.lua →
-// ngx_http_lua_ffi_req_header_set_single_value with length 0). One call
-// sets and clears every identity header.
+// SetUpstreamHeaders sets and removes every given header in one
+// kong.service.request.set_headers call. A value is sent as a plain string;
+// "" (remove) is sent as an empty list. Kong turns an empty string into " "
+// before ngx.req.set_header (normalize_multi_header,
+// kong/pdk/private/checks.lua:13-30), so "" would leave the header present
+// and empty upstream (observed in Kong 3.9.3); an empty list passes through
+// unchanged, and ngx.req.set_header(name, {}) removes the header, like
+// kong.service.request.clear_header. Removing this way costs no round trip
+// beyond the one set_headers call, whether the header is present or not,
+// and does not depend on the header being among the first 1000 that
+// get_headers returned. docs/kong-behaviour.md; pinned in real Kong by the
+// e2e suite.
 func (p pdkKong) SetUpstreamHeaders(h map[string]string) error {
 	fields := make(map[string]*structpb.Value, len(h))
 	for k, v := range h {
+		if v == "" {
+			fields[k] = structpb.NewListValue(&structpb.ListValue{})
+			continue
+		}
 		fields[k] = structpb.NewStringValue(v)
 	}
 	return p.k.ServiceRequest.Ask("kong.service.request.set_headers", &structpb.Struct{Fields: fields}, nil)
