@@ -68,7 +68,9 @@ type fixture struct {
 	opaque  *hydratest.Hydra // opaque access tokens
 	// introCalls counts Hydra introspections made by the gateway.
 	introCalls atomic.Int64
-	cfg        []byte
+	// unreachable is the issuer of a route whose provider is down.
+	unreachable string
+	cfg         []byte
 }
 
 // sha256Key is authkit-key's stored form of a key.
@@ -228,6 +230,7 @@ func (f *fixture) config(t testing.TB) obj {
 	broken500.setJWKSMode("500")
 	brokenHTML.setJWKSMode("html")
 	introspect := countingProxy(t, f.opaque.IntrospectionURL(), &f.introCalls)
+	f.unreachable = closedURL(t)
 
 	routes := []any{
 		route("probe", "/probe", plugin(probePlugin, obj{"mode": "access"})),
@@ -245,7 +248,8 @@ func (f *fixture) config(t testing.TB) obj {
 
 		route("t-jwt", "/t/jwt", plugin("authkit-oauth", jwtCfg(nil))),
 		route("t-jwt-typ", "/t/jwt-typ", plugin("authkit-oauth", jwtCfg(obj{"require_typ_at_jwt": true}))),
-		route("t-oauth-unreachable", "/t/oauth-unreachable", plugin("authkit-oauth", obj{"issuer": closedURL(t), "token_mode": "jwt", "http_timeout_ms": 500})),
+		route("t-jwt-query", "/t/jwt-query", plugin("authkit-oauth", jwtCfg(obj{"token_query_param": "access_token"}))),
+		route("t-oauth-unreachable", "/t/oauth-unreachable", plugin("authkit-oauth", obj{"issuer": f.unreachable, "token_mode": "jwt", "http_timeout_ms": 500})),
 		route("t-oauth-timeout", "/t/oauth-timeout", plugin("authkit-oauth", obj{"issuer": f.prov.issuer() + "/slow", "token_mode": "jwt", "http_timeout_ms": 300})),
 		route("t-oauth-5xx", "/t/oauth-5xx", plugin("authkit-oauth", obj{"issuer": f.prov.issuer(), "jwks_uri": broken500.issuer() + "/jwks", "token_mode": "jwt"})),
 		route("t-oauth-html", "/t/oauth-html", plugin("authkit-oauth", obj{"issuer": f.prov.issuer(), "jwks_uri": brokenHTML.issuer() + "/jwks", "token_mode": "jwt"})),

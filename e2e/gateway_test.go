@@ -7,4 +7,9 @@ import "testing"
 func TestGateway(t *testing.T) {
 	f := newFixture(t)
 	t.Run("probe", func(t *testing.T) { testProbe(t, f) })
+	t.Run("basic", func(t *testing.T) { testBasic(t, f) })
+	t.Run("key", func(t *testing.T) { testKey(t, f) })
+	t.Run("oauth-jwt", func(t *testing.T) { testOAuthJWT(t, f) })
+	t.Run("oauth-hydra", func(t *testing.T) { testOAuthHydra(t, f) })
+	t.Run("explain", func(t *testing.T) { testExplain(t, f) })
 }
