@@ -12,4 +12,6 @@ func TestGateway(t *testing.T) {
 	t.Run("oauth-jwt", func(t *testing.T) { testOAuthJWT(t, f) })
 	t.Run("oauth-hydra", func(t *testing.T) { testOAuthHydra(t, f) })
 	t.Run("explain", func(t *testing.T) { testExplain(t, f) })
+	t.Run("logical-or", func(t *testing.T) { testLogicalOR(t, f) })
+	t.Run("repo-kong-yaml", func(t *testing.T) { testRepoKongYAML(t, f) })
 }

@@ -69,6 +69,20 @@ type provider struct {
 	jwksMode string
 
 	discoveryCalls, jwksCalls, introCalls atomic.Int64
+	// fetchLog records each discovery and JWKS fetch.
+	fetchLog []string
+}
+
+func (p *provider) logFetch(what string) {
+	p.mu.Lock()
+	p.fetchLog = append(p.fetchLog, time.Now().Format("15:04:05.000")+" "+what)
+	p.mu.Unlock()
+}
+
+func (p *provider) fetches() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.fetchLog...)
 }
 
 func newProvider(t testing.TB, keys ...*signer) *provider {
@@ -76,12 +90,14 @@ func newProvider(t testing.TB, keys ...*signer) *provider {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		p.discoveryCalls.Add(1)
+		p.logFetch("discovery")
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": p.srv.URL, "jwks_uri": p.srv.URL + "/jwks",
 			"introspection_endpoint": p.srv.URL + "/introspect", "token_endpoint": p.srv.URL + "/token"})
 	})
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
 		p.jwksCalls.Add(1)
+		p.logFetch("jwks")
 		p.mu.Lock()
 		mode := p.jwksMode
 		var set []map[string]any

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
 )
 
 // Options configure one Kong.
@@ -290,6 +292,8 @@ func (g *Gateway) WriteConfig(t testing.TB, cfg []byte) {
 // requests.
 func (g *Gateway) Reload(t testing.TB) {
 	t.Helper()
+	start := time.Now()
+	defer func() { t.Logf("realkong: kong reload took %v", time.Since(start).Round(time.Millisecond)) }()
 	if out, err := g.kong("reload", "-p", g.Prefix); err != nil {
 		t.Fatalf("realkong: kong reload: %v\n%s\n%s", err, out, g.ErrorLogTail(40))
 	}
@@ -299,7 +303,12 @@ func (g *Gateway) Reload(t testing.TB) {
 // (DB-less) and returns the status and body. Errors are flattened.
 func (g *Gateway) PostConfig(t testing.TB, cfg []byte) (int, []byte) {
 	t.Helper()
-	resp, err := http.Post(g.AdminURL+"/config?flatten_errors=1", "application/x-yaml", bytes.NewReader(cfg))
+	// As JSON: the Admin API answers 415 to a YAML content type.
+	js, err := yaml.YAMLToJSON(cfg)
+	if err != nil {
+		t.Fatalf("realkong: config is not YAML: %v", err)
+	}
+	resp, err := http.Post(g.AdminURL+"/config?flatten_errors=1", "application/json", bytes.NewReader(js))
 	if err != nil {
 		t.Fatalf("realkong: POST /config: %v", err)
 	}
