@@ -14,4 +14,6 @@ func TestGateway(t *testing.T) {
 	t.Run("explain", func(t *testing.T) { testExplain(t, f) })
 	t.Run("logical-or", func(t *testing.T) { testLogicalOR(t, f) })
 	t.Run("repo-kong-yaml", func(t *testing.T) { testRepoKongYAML(t, f) })
+	t.Run("schema", func(t *testing.T) { testSchema(t, f) })
+	t.Run("cli-logs", func(t *testing.T) { testCLILogs(t, f) })
 }

@@ -115,8 +115,9 @@ func TryStart(t testing.TB, o Options) (*Gateway, error) {
 		_, _ = g.kong("stop", "-p", g.Prefix)
 	}
 	if lastErr != nil {
+		_, _ = g.kong("stop", "-p", g.Prefix) // in case nginx got that far
 		g.mu.Lock()
-		g.stopped = true // nothing runs
+		g.stopped = true
 		g.mu.Unlock()
 		return nil, lastErr
 	}
@@ -396,4 +397,22 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ParseConfig runs `kong config parse` on cfg with the plugin settings of
+// PluginEnv (Kong runs each plugin's -dump to learn its schema): Kong's
+// own validation of a declarative config, without starting a gateway. It
+// returns Kong's output and whether Kong accepted the file.
+func ParseConfig(t testing.TB, binDir string, plugins []string, cfg []byte) (string, bool) {
+	t.Helper()
+	exe := Require(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kong.yaml")
+	if err := os.WriteFile(path, cfg, 0o644); err != nil {
+		t.Fatalf("realkong: %v", err)
+	}
+	g := &Gateway{Exe: exe, Prefix: dir, BinDir: binDir, Plugins: plugins}
+	g.env = kongEnv(g, Options{}, 0, 0)
+	out, err := g.kong("config", "parse", path)
+	return out, err == nil
 }
