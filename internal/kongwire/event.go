@@ -118,6 +118,8 @@ type Result struct {
 	// Err is a protocol error: "closed" (plugin crashed or closed the
 	// connection), "timeout", `method "x" not found`, "lua error: ...".
 	Err error
+	// Phase is the event's phase ("access", "response", ...).
+	Phase string
 	// RejectedByNginx is set when nginx itself refuses the request before
 	// Kong runs any plugin (Status 400, plain-text body): the plugin was
 	// not called. See nginxRejects.
@@ -254,6 +256,7 @@ func (inst *Instance) Event(t testing.TB, phase string, req *Request, up *Upstre
 	e.run()
 
 	r := e.res
+	r.Phase = phase
 	if !r.Exited && r.Err == nil {
 		r.Status = e.status
 		r.Body = e.body
