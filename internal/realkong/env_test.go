@@ -202,3 +202,53 @@ func TestExecutable(t *testing.T) {
 		t.Fatalf("executable: %q %v", p, err)
 	}
 }
+
+// make test-kong-docker runs the suite in the Kong image the project
+// ships on, with the Go of the project's build stage (it cannot run where
+// there is no Docker engine, so this keeps it from drifting).
+func TestDockerSuiteImages(t *testing.T) {
+	root := kongwire.ModuleRoot(t)
+	froms := func(path string) []string {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		res, err := parser.Parse(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := map[string]string{}
+		var out []string
+		for _, n := range res.AST.Children {
+			switch strings.ToLower(n.Value) {
+			case "arg":
+				if k, v, ok := strings.Cut(n.Next.Value, "="); ok {
+					args[k] = v
+				}
+			case "from":
+				img := n.Next.Value
+				if strings.HasPrefix(img, "${") {
+					img = args[strings.Trim(img, "${}")]
+				}
+				out = append(out, img)
+			}
+		}
+		return out
+	}
+	shipped := froms(filepath.Join(root, "Dockerfile"))
+	suite := froms(filepath.Join(root, "e2e", "docker", "Dockerfile"))
+	if len(shipped) < 2 || len(suite) != 2 {
+		t.Fatalf("FROM lines: Dockerfile %v, e2e/docker/Dockerfile %v", shipped, suite)
+	}
+	if suite[0] != shipped[0] || suite[1] != shipped[len(shipped)-1] {
+		t.Errorf("e2e/docker/Dockerfile uses %v, the shipped Dockerfile %s (Go) and %s (Kong)", suite, shipped[0], shipped[len(shipped)-1])
+	}
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mk), "KONG_IMAGE ?= "+shipped[len(shipped)-1]+"\n") || !strings.Contains(string(mk), "-f e2e/docker/Dockerfile") {
+		t.Error("Makefile's test-kong-docker does not build e2e/docker/Dockerfile with the shipped Kong image")
+	}
+}
