@@ -57,6 +57,7 @@ func testOAuthJWT(t *testing.T, f *fixture) {
 			{"wrong audience", "/t/jwt", bearer(ok("aud", "https://other.example")), "OAUTH_AUDIENCE_MISMATCH", "", 401},
 			{"client not allowed", "/t/jwt", bearer(ok("client_id", "mobile-app")), "OAUTH_CLIENT_NOT_ALLOWED", "", 401},
 			{"scope missing", "/t/jwt", bearer(ok("scope", "write")), "OAUTH_INSUFFICIENT_SCOPE", "read", 403},
+			{"no consumer claim", "/t/jwt", bearer(ok("client_id", nil, "azp", "web-app")), "OAUTH_CLAIM_MISMATCH", "", 403},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -198,6 +199,18 @@ func testExplain(t *testing.T, f *fixture) {
 	})
 	t.Run("invalid scope", func(t *testing.T) {
 		explained(t, tokenPost(t, f, token, "grant_type=client_credentials&scope=admin", demoClient, demoSecret), 400, "OAUTH_INVALID_SCOPE")
+	})
+	// Hydra answers invalid_request, not unsupported_grant_type, to an
+	// unknown grant type; OAUTH_UNSUPPORTED_GRANT_TYPE and
+	// OAUTH_ACCESS_DENIED are covered with crafted answers under kongwire.
+	t.Run("other provider errors", func(t *testing.T) {
+		for _, tc := range []struct{ form, code string }{
+			{"scope=read", "OAUTH_TOKEN_REQUEST_INVALID"},
+			{"grant_type=authorization_code&code=abc&redirect_uri=" + demoCallback, "OAUTH_UNAUTHORIZED_CLIENT"},
+		} {
+			r := tokenPost(t, f, token, tc.form, demoClient, demoSecret)
+			explained(t, r, 400, tc.code)
+		}
 	})
 	form := func(code, redirect string) string {
 		return "grant_type=authorization_code&code=" + code + "&redirect_uri=" + redirect
