@@ -268,6 +268,21 @@ func TestRoundTrips(t *testing.T) {
 	if bad.RoundTrips() != 4 {
 		t.Errorf("refusal: %d PDK calls %v, want 4", bad.RoundTrips(), bad.Calls)
 	}
+	// Removing headers (hide_credentials, identity headers the client
+	// sent) rides on the same set_headers call: no extra round trip.
+	cfg := baseConfig(t)
+	cfg["hide_credentials"] = true
+	hide := s.StartInstance(t, cfg)
+	hide.Access(t, get("Authorization", basic("alice", "alice-pw")))
+	res := hide.Access(t, get("Authorization", basic("alice", "alice-pw"), "X-Consumer-Custom-ID", "spoofed", "X-Anonymous-Consumer", "true"))
+	if res.RoundTrips() != 3 {
+		t.Errorf("success with hide_credentials and spoofed headers: %d PDK calls %v, want 3", res.RoundTrips(), res.Calls)
+	}
+	for _, h := range []string{"Authorization", "X-Anonymous-Consumer"} {
+		if _, ok := res.UpstreamHeaders[h]; ok {
+			t.Errorf("%s reached the upstream: %v", h, res.UpstreamHeaders)
+		}
+	}
 }
 
 // TestConcurrentMixedRequests drives one instance with many concurrent
