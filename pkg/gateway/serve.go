@@ -253,7 +253,7 @@ func (s *session) refuse(e *errcode.Error) {
 			headers["WWW-Authenticate"] = []string{c}
 		}
 	}
-	for k, v := range e.Headers {
+	for k, v := range e.Headers() {
 		headers[k] = []string{v}
 	}
 	s.exited = true
