@@ -273,6 +273,7 @@ func TestConcurrentAccess(t *testing.T) {
 
 func TestCrash(t *testing.T) {
 	srv := kongwire.Start(t, echoBin(t))
+	srv.ExpectCrash()
 	inst := srv.StartInstance(t, nil)
 	res := inst.Access(t, &kongwire.Request{Headers: http.Header{"X-Panic": {"1"}}})
 	if res.Err == nil || res.Err.Error() != "closed" || res.Status != 500 {
