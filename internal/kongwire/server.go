@@ -68,6 +68,8 @@ type Server struct {
 	seq   atomic.Int64 // __seq__ (plugins_iterator:__seq__)
 	msgID atomic.Int64 // RpcCall.sequence
 
+	crashExpected atomic.Bool
+
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	exitErr error
@@ -148,12 +150,14 @@ func Start(t testing.TB, bin string, env ...string) *Server {
 		}
 		s.pool = nil
 		s.mu.Unlock()
+		died := s.Exited() && !s.crashExpected.Load()
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 		select {
 		case <-s.outDone:
 		case <-time.After(2 * time.Second):
 		}
+		s.checkHealthy(t, died)
 		if t.Failed() {
 			t.Logf("kongwire: plugin process output (%s):\n%s", filepath.Base(bin), strings.Join(s.ProcessOutput(), "\n"))
 		}
@@ -187,6 +191,39 @@ func (s *Server) ProcessOutput() []string {
 	defer s.outMu.Unlock()
 	return append([]string(nil), s.output...)
 }
+
+// Process-output markers of the failures no test may tolerate: a data race
+// seen by a plugin built with -race, a Go runtime fatal error (e.g.
+// "concurrent map writes", which recover() cannot catch) and an unrecovered
+// panic. Each would kill a plugin process in production and every request
+// in flight on it.
+var fatalMarkers = []string{"WARNING: DATA RACE", "fatal error:", "panic:"}
+
+// checkHealthy fails the test when the plugin process died before the
+// harness killed it, or printed one of fatalMarkers: every test built on
+// Start therefore catches races and crashes in the plugin, not only the
+// tests written to look for them.
+func (s *Server) checkHealthy(t testing.TB, died bool) {
+	t.Helper()
+	if died {
+		t.Errorf("kongwire: the plugin process %s died during the test (%v)", filepath.Base(s.Bin), s.exitErr)
+	}
+	if s.crashExpected.Load() {
+		return
+	}
+	for _, line := range s.ProcessOutput() {
+		for _, m := range fatalMarkers {
+			if strings.Contains(line, m) {
+				t.Errorf("kongwire: the plugin process %s printed %q: %s", filepath.Base(s.Bin), m, line)
+				return
+			}
+		}
+	}
+}
+
+// ExpectCrash is for the few tests that crash the plugin process on
+// purpose: its death and its panic output no longer fail the test.
+func (s *Server) ExpectCrash() { s.crashExpected.Store(true) }
 
 // Exited reports whether the plugin process has terminated (a handler
 // panic kills it: go-pdk has no recover(), §2.4).

@@ -2,13 +2,11 @@ package accesstoken
 
 import (
 	"crypto/sha256"
-	"maps"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 	"github.com/kong-authkit/kong-authkit/pkg/ttlcache"
 )
 
@@ -69,21 +67,7 @@ func (tc *tokenCache) put(k [32]byte, c *Claims, now time.Time) {
 // that shared the result get their own copy of an error, so that one
 // request adding log fields cannot race with another.
 func (tc *tokenCache) do(k [32]byte, fn func() (*Claims, error)) (*Claims, error) {
-	v, err, shared := tc.group.Do(string(k[:]), func() (any, error) { return fn() })
-	if err != nil && shared {
-		err = cloneErr(err)
-	}
+	v, err, _ := tc.group.Do(string(k[:]), func() (any, error) { return fn() })
 	c, _ := v.(*Claims)
 	return c, err
-}
-
-func cloneErr(err error) error {
-	e, ok := err.(*errcode.Error)
-	if !ok {
-		return err
-	}
-	cp := *e
-	cp.Fields = maps.Clone(e.Fields)
-	cp.Headers = maps.Clone(e.Headers)
-	return &cp
 }

@@ -176,15 +176,25 @@ func TestSingleflight(t *testing.T) {
 			time.Sleep(50 * time.Millisecond) // let the others join the flight
 			close(src.gate)
 			wg.Wait()
-			seen := map[error]bool{}
-			for _, err := range errs {
+			// The callers share one error value (singleflight); each
+			// decorates it through With, which copies (issue 18: -race
+			// catches a write into the shared value).
+			wg = sync.WaitGroup{}
+			for i, err := range errs {
 				if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
 					t.Fatalf("err = %v", err)
 				}
-				if err != nil && seen[err] {
-					t.Fatal("two callers share one error value")
+				if err != nil {
+					wg.Go(func() {
+						if e := errcode.From(err).With("request", i); e.Field("request") != i {
+							t.Errorf("request %d: field %v", i, e.Field("request"))
+						}
+					})
 				}
-				seen[err] = true
+			}
+			wg.Wait()
+			if tc.wantErr != nil && errcode.From(errs[0]).Field("request") != nil {
+				t.Fatal("With wrote into the shared error")
 			}
 			if tc.wantErr == nil && (src.calls.Load() != 1 || sigs.Load() != 1) {
 				t.Fatalf("lookups %d, signature checks %d; want 1", src.calls.Load(), sigs.Load())

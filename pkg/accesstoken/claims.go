@@ -60,9 +60,7 @@ func ParseClaims(payload []byte) (*Claims, error) {
 	d.UseNumber()
 	var raw map[string]any
 	if err := d.Decode(&raw); err != nil {
-		e := errcode.New(errcode.TokenMalformed, "payload is not valid JSON: %v", err).With("part", "payload")
-		e.Err = err
-		return nil, e
+		return nil, errcode.Wrapf(errcode.TokenMalformed, err, "payload is not valid JSON: %v", err).With("part", "payload")
 	}
 	if raw == nil {
 		return nil, errcode.New(errcode.TokenMalformed, "payload is not a JSON object").With("part", "payload")

@@ -56,7 +56,7 @@ func ExampleVerifier_Verify() {
 
 	_, err = v.Verify(context.Background(), mint("profile"))
 	e := errcode.From(err)
-	fmt.Println(e.Code, e.Code.Status(), e.Fields["required_scope"])
+	fmt.Println(e.Code, e.Code.Status(), e.Field("required_scope"))
 	// Output:
 	// alice [orders:read] <nil>
 	// OAUTH_INSUFFICIENT_SCOPE 403 orders:read
@@ -67,7 +67,7 @@ func ExamplePolicy_Check() {
 	c, _ := accesstoken.ParseClaims([]byte(`{"aud":["api://billing"],"exp":1700003600}`))
 	err := p.Check(c, time.Unix(1_700_000_000, 0))
 	fmt.Println(err)
-	fmt.Println(errcode.From(err).Fields["expected_aud"])
+	fmt.Println(errcode.From(err).Field("expected_aud"))
 	// Output:
 	// OAUTH_AUDIENCE_MISMATCH: aud ["api://billing"] contains none of the configured audiences
 	// [api://orders]

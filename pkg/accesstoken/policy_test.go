@@ -2,6 +2,7 @@ package accesstoken
 
 import (
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
@@ -98,8 +99,8 @@ func TestInsufficientScopeFields(t *testing.T) {
 	p := mustPolicy(t, PolicyOptions{RequiredScopes: []string{"read", "write"}})
 	err := p.Check(claimsOf(t, `{"scp":["read","x"]}`), t0)
 	e := errcode.From(err)
-	if e.Fields["required_scope"] != "read write" || e.Fields["token_scopes"] != "read x" || e.Fields["missing_scopes"] != "write" {
-		t.Fatalf("fields %v", e.Fields)
+	if e.Field("required_scope") != "read write" || e.Field("token_scopes") != "read x" || e.Field("missing_scopes") != "write" {
+		t.Fatalf("fields %v", maps.Collect(e.Fields()))
 	}
 }
 

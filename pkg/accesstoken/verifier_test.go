@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"maps"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -198,20 +199,20 @@ func TestVerifyErrorFields(t *testing.T) {
 	v, _ := newTestVerifier(t, newSource(k), func(o *VerifierOptions) { o.AllowedAlgorithms = []string{"ES256"} })
 	_, err := v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, k.rsa, "rsa", baseClaims(), nil))
 	e := errcode.From(err)
-	if e.Fields["alg"] != "RS256" || len(e.Fields["allowed"].([]string)) != 1 {
-		t.Fatalf("fields %v", e.Fields)
+	if e.Field("alg") != "RS256" || len(e.Field("allowed").([]string)) != 1 {
+		t.Fatalf("fields %v", maps.Collect(e.Fields()))
 	}
 
 	v, _ = newTestVerifier(t, newSource(k), nil)
 	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, k.rsa, "rsa", with(baseClaims(), "iss", "x"), nil))
 	e = errcode.From(err)
-	if e.Fields["iss"] != "x" || e.Fields["expected_iss"].([]string)[0] != iss {
-		t.Fatalf("fields %v", e.Fields)
+	if e.Field("iss") != "x" || e.Field("expected_iss").([]string)[0] != iss {
+		t.Fatalf("fields %v", maps.Collect(e.Fields()))
 	}
 	_, err = v.Verify(context.Background(), sign(t, jwt.SigningMethodRS256, k.rsa, "rsa", with(baseClaims(), "scope", "a b"), nil))
 	e = errcode.From(err)
-	if e.Fields["required_scope"] != "orders:read" || e.Fields["token_scopes"] != "a b" {
-		t.Fatalf("fields %v", e.Fields)
+	if e.Field("required_scope") != "orders:read" || e.Field("token_scopes") != "a b" {
+		t.Fatalf("fields %v", maps.Collect(e.Fields()))
 	}
 }
 

@@ -54,8 +54,7 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 				secs = 1
 			}
 			e := errcode.New(errcode.BasicLockedOut, "user locked out for this client after %d failures", a.lockout.Max).
-				With("credential", fp).With("retry_after", secs)
-			e.Headers = map[string]string{"Retry-After": strconv.Itoa(secs)}
+				With("credential", fp).With("retry_after", secs).WithHeader("Retry-After", strconv.Itoa(secs))
 			return nil, e
 		}
 	}

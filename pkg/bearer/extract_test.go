@@ -3,6 +3,7 @@ package bearer
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -95,9 +96,9 @@ func TestExtract(t *testing.T) {
 func TestExtractSchemeField(t *testing.T) {
 	_, _, err := Extract(Input{Authorization: []string{"Basic" + strings.Repeat("x", 100) + "\n abc"}, Cookie: []string{"a"}})
 	e := errcode.From(err)
-	s, _ := e.Fields["scheme"].(string)
+	s, _ := e.Field("scheme").(string)
 	if e.Code != errcode.RequestInvalid || s == "" || len(s) > maxSchemeLog+2 || strings.ContainsAny(s, "\n") {
-		t.Fatalf("got %v fields %v", err, e.Fields)
+		t.Fatalf("got %v fields %v", err, maps.Collect(e.Fields()))
 	}
 }
 
@@ -115,7 +116,7 @@ func TestExtractNeverLogsToken(t *testing.T) {
 		if strings.Contains(e.Error(), secret) {
 			t.Errorf("detail leaks the token: %v", e)
 		}
-		for k, v := range e.Fields {
+		for k, v := range e.Fields() {
 			if s, ok := v.(string); ok && strings.Contains(s, secret) {
 				t.Errorf("field %s leaks the token", k)
 			}

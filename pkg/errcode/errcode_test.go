@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -67,7 +69,7 @@ func TestErrorsIs(t *testing.T) {
 	if !errors.Is(err, base) {
 		t.Error("the cause is not unwrapped")
 	}
-	if got := From(err); got.Code != TokenExpired || got.Fields["exp"] != 1 {
+	if got := From(err); got.Code != TokenExpired || got.Field("exp") != 1 {
 		t.Errorf("From: %+v", got)
 	}
 	if got := From(errors.New("plain")); got.Code != InternalError {
@@ -87,4 +89,37 @@ func TestDocsFresh(t *testing.T) {
 	if !bytes.Equal(got, Markdown()) {
 		t.Fatal("docs/error-codes.md is stale: run `go generate ./pkg/errcode`")
 	}
+}
+
+// With and WithHeader return copies: a shared error (singleflight, a key
+// set's last fetch error) is decorated by many goroutines at once, and a
+// concurrent map write would be fatal (issue 18). Run with -race.
+func TestWithCopiesTheReceiver(t *testing.T) {
+	shared := New(ProviderError, "provider answered 500").With("status", 500)
+	a := shared.With("credential", "aaaa").WithHeader("Retry-After", "1")
+	b := shared.With("credential", "bbbb")
+	if shared.Field("credential") != nil || len(maps.Collect(shared.Headers())) != 0 {
+		t.Fatalf("With wrote into its receiver: %v", maps.Collect(shared.Fields()))
+	}
+	if a.Field("credential") != "aaaa" || b.Field("credential") != "bbbb" || a.Field("status") != 500 {
+		t.Fatalf("copies: %v %v", maps.Collect(a.Fields()), maps.Collect(b.Fields()))
+	}
+	if got := maps.Collect(a.Headers()); got["Retry-After"] != "1" {
+		t.Fatalf("headers %v", got)
+	}
+
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := From(fmt.Errorf("wrapped: %w", shared)).With("request", i).WithHeader("X", "y")
+			if e.Field("request") != i || e.Code != ProviderError {
+				t.Errorf("request %d got %v", i, e.Field("request"))
+			}
+			for range shared.Fields() { // concurrent readers too
+			}
+		}()
+	}
+	wg.Wait()
 }

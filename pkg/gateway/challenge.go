@@ -70,7 +70,7 @@ func BearerChallenge(realm string) Challenge {
 		}
 		param("error", ent.BearerError)
 		param("error_description", ent.Message)
-		if s, ok := e.Fields["required_scope"].(string); ok && ent.BearerError == "insufficient_scope" && s != "" {
+		if s, ok := e.Field("required_scope").(string); ok && ent.BearerError == "insufficient_scope" && s != "" {
 			param("scope", s)
 		}
 		param("error_code", string(ent.Code))

@@ -6,6 +6,8 @@ import (
 	"github.com/Kong/go-pdk/entities"
 	"github.com/Kong/go-pdk/server/kong_plugin_protocol"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/kong-authkit/kong-authkit/pkg/pluginserver"
 )
 
 // Kong is every call the suite makes to Kong. One method is one PDK round
@@ -43,8 +45,14 @@ type Consumer struct {
 	Tags                   []string
 }
 
-// PDK adapts go-pdk to Kong.
-func PDK(k *pdk.PDK) Kong { return pdkKong{k} }
+// PDK adapts go-pdk to Kong: pipelined over the project's plugin server,
+// one PDK round trip per call under go-pdk's own server.
+func PDK(k *pdk.PDK) Kong {
+	if c := pluginserver.ConnOf(k); c != nil {
+		return pipelinedKong{pdkKong{k}, c}
+	}
+	return pdkKong{k}
+}
 
 type pdkKong struct{ k *pdk.PDK }
 
@@ -102,15 +110,7 @@ func (p pdkKong) Authenticate(c *Consumer, credentialID string) error {
 // get_headers returned. docs/kong-behaviour.md; pinned in real Kong by the
 // e2e suite.
 func (p pdkKong) SetUpstreamHeaders(h map[string]string) error {
-	fields := make(map[string]*structpb.Value, len(h))
-	for k, v := range h {
-		if v == "" {
-			fields[k] = structpb.NewListValue(&structpb.ListValue{})
-			continue
-		}
-		fields[k] = structpb.NewStringValue(v)
-	}
-	return p.k.ServiceRequest.Ask("kong.service.request.set_headers", &structpb.Struct{Fields: fields}, nil)
+	return p.k.ServiceRequest.Ask("kong.service.request.set_headers", headersStruct(h), nil)
 }
 
 func (p pdkKong) SetUpstreamRawQuery(q string) error { return p.k.ServiceRequest.SetRawQuery(q) }

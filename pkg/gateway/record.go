@@ -20,7 +20,7 @@ func (s *session) record(e *errcode.Error) *authlog.Record {
 	if m := s.req.meta; m != nil {
 		rec.RouteID, rec.PluginID, rec.Instance = m.RouteID, m.PluginID, m.InstanceName
 	}
-	for k, v := range e.Fields {
+	for k, v := range e.Fields() {
 		switch k {
 		case "credential":
 			rec.Fingerprint, _ = v.(string)

@@ -162,7 +162,7 @@ func (c *Client) fetch(ctx context.Context, token string) (*Answer, error) {
 		}
 		e := errcode.From(err)
 		if e.Code == errcode.ProviderClientAuthFail {
-			e.With("client_id", c.opts.ClientID).With("auth_method", c.opts.AuthMethod)
+			e = e.With("client_id", c.opts.ClientID).With("auth_method", c.opts.AuthMethod)
 		}
 		return nil, e
 	}

@@ -113,10 +113,8 @@ func Discover(ctx context.Context, c *provider.Client, issuer string) (*Metadata
 		md, _, err = fetchMetadata(ctx, c, oauthURL)
 		if err != nil {
 			e := errcode.From(err)
-			combined := errcode.New(e.Code, "%s: %s; fallback %s: %s", oidcURL, errcode.From(first).Detail, oauthURL, e.Detail).
+			return nil, errcode.Wrapf(e.Code, err, "%s: %s; fallback %s: %s", oidcURL, errcode.From(first).Detail, oauthURL, e.Detail).
 				With("url", oauthURL).With("oidc_url", oidcURL)
-			combined.Err = err
-			return nil, combined
 		}
 	} else if err != nil {
 		return nil, err

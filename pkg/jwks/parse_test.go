@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 
@@ -215,8 +216,8 @@ func TestSetLookup(t *testing.T) {
 	if !strings.Contains(e.Detail, `kid "zz" is not in the key set (known kids: "a", "b", "c", "d", "e", "f", "g", "h", "i", "j" and 2 more)`) {
 		t.Fatalf("detail %q", e.Detail)
 	}
-	if e.Fields["kid"] != "zz" {
-		t.Errorf("fields %v", e.Fields)
+	if e.Field("kid") != "zz" {
+		t.Errorf("fields %v", maps.Collect(e.Fields()))
 	}
 	// An attacker-sized kid is bounded in the log.
 	_, err = set.Lookup(context.Background(), strings.Repeat("x", 5000))

@@ -2,7 +2,6 @@ package jwks
 
 import (
 	"context"
-	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,7 +108,7 @@ func (r *RemoteSet) LastError() error {
 	if r.lastErr == nil {
 		return nil
 	}
-	return cloneErr(r.lastErr)
+	return r.lastErr
 }
 
 // Current returns the last good set (nil before the first successful
@@ -241,24 +240,17 @@ func (r *RemoteSet) fetch(ctx context.Context) (*Set, error) {
 	return set, nil
 }
 
-// failure returns a copy of a recorded fetch error for one caller (callers
-// add log fields to it; the recorded one is shared).
+// failure is a recorded fetch error as one caller sees it. The recorded
+// error is shared by every caller; With returns a copy.
 func (r *RemoteSet) failure(err error, kid string) *errcode.Error {
 	if err == nil { // unreachable: no set and no error means no attempt
 		return errcode.New(errcode.InternalError, "key set %s has neither keys nor a fetch error", r.url)
 	}
-	e := cloneErr(err)
+	e := errcode.From(err)
 	if kid != "" {
-		e.With("kid", boundKid(kid))
+		e = e.With("kid", boundKid(kid))
 	}
 	return e
-}
-
-func cloneErr(err error) *errcode.Error {
-	e := *errcode.From(err)
-	e.Fields = maps.Clone(e.Fields)
-	e.Headers = maps.Clone(e.Headers)
-	return &e
 }
 
 var _ Source = (*RemoteSet)(nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -232,7 +233,7 @@ func TestRemoteStaleIfError(t *testing.T) {
 	// An unknown kid cannot be proven unknown while the set cannot be
 	// refreshed: the provider's failure is reported, with the kid.
 	_, err := r.Lookup(context.Background(), "rotated")
-	if !errors.Is(err, errcode.ProviderUnreachable) || errcode.From(err).Fields["kid"] != "rotated" {
+	if !errors.Is(err, errcode.ProviderUnreachable) || errcode.From(err).Field("kid") != "rotated" {
 		t.Fatalf("unknown kid during outage: %v", err)
 	}
 	clk.Advance(DefaultMinRefresh)
@@ -305,8 +306,8 @@ func TestRemoteInvalidAnswers(t *testing.T) {
 			if errors.Is(err, ErrMalformed) != tt.malformed {
 				t.Errorf("errors.Is(err, ErrMalformed) = %v", !tt.malformed)
 			}
-			if errcode.From(err).Fields["url"] != srv.URL {
-				t.Errorf("fields %v", errcode.From(err).Fields)
+			if errcode.From(err).Field("url") != srv.URL {
+				t.Errorf("fields %v", maps.Collect(errcode.From(err).Fields()))
 			}
 		})
 	}

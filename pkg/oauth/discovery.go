@@ -62,7 +62,7 @@ func (d *discovered) metadata(ctx context.Context) (*jwks.Metadata, error) {
 			return meta, nil // stale-if-error
 		}
 		if lastErr != nil {
-			return nil, copyErr(lastErr)
+			return nil, lastErr
 		}
 	}
 	v, err, _ := d.group.Do("", func() (any, error) {
@@ -81,20 +81,9 @@ func (d *discovered) metadata(ctx context.Context) (*jwks.Metadata, error) {
 		return m, nil
 	})
 	if err != nil {
-		return nil, copyErr(err)
+		return nil, err
 	}
 	return v.(*jwks.Metadata), nil
-}
-
-// copyErr gives each caller its own error value to add log fields to.
-func copyErr(err error) error {
-	e := *errcode.From(err)
-	fields := make(map[string]any, len(e.Fields)+1)
-	for k, v := range e.Fields {
-		fields[k] = v
-	}
-	e.Fields = fields
-	return &e
 }
 
 // discoveredKeys is the key source of a config with only an issuer: the

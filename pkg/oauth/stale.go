@@ -37,8 +37,8 @@ func (a *Authenticator) staleWarning() *errcode.Error {
 	reported.Store(rs, n)
 	e := errcode.From(err)
 	w := errcode.New(e.Code, "serving cached keys of %s: the last fetch failed: %s", rs.URL(), e.Detail).With("stale_keys", "true")
-	for k, v := range e.Fields {
-		w.With(k, v)
+	for k, v := range e.Fields() {
+		w = w.With(k, v)
 	}
 	return w
 }

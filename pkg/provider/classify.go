@@ -162,7 +162,7 @@ func classifyStatus(r *Response, reqURL *url.URL) *errcode.Error {
 	e := errcode.New(errcode.ProviderInvalidResp, "unexpected status %d %s: %s", st, http.StatusText(st), orEmpty(ex)).
 		With("status", st).With("body_excerpt", ex)
 	if wa := r.Header.Get("WWW-Authenticate"); wa != "" {
-		e.With("www_authenticate", Excerpt([]byte(wa)))
+		e = e.With("www_authenticate", Excerpt([]byte(wa)))
 	}
 	return e
 }
@@ -239,9 +239,7 @@ func jsonError(err error, body []byte) *errcode.Error {
 // wrapDetail is errcode.Wrap with a detail of our own: the cause stays
 // reachable through errors.Is/As, the detail says what happened in words.
 func wrapDetail(c errcode.Code, err error, format string, args ...any) *errcode.Error {
-	e := errcode.Wrap(c, err)
-	e.Detail = fmt.Sprintf(format, args...)
-	return e
+	return errcode.Wrapf(c, err, format, args...)
 }
 
 func sizeString(n int64) string {

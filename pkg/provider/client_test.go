@@ -200,8 +200,8 @@ func TestGetJSONClassification(t *testing.T) {
 				return
 			}
 			assertCode(t, err, tt.want, tt.wantDetail)
-			if e := errcode.From(err); e.Fields["url"] != srv.URL+tt.path {
-				t.Errorf("url field = %v", e.Fields["url"])
+			if e := errcode.From(err); e.Field("url") != srv.URL+tt.path {
+				t.Errorf("url field = %v", e.Field("url"))
 			}
 		})
 	}
@@ -233,8 +233,8 @@ func TestStatusReturnedWithError(t *testing.T) {
 	if err == nil || resp == nil || resp.Status != 404 {
 		t.Fatalf("resp %+v, err %v: callers need the status to branch on", resp, err)
 	}
-	if e := errcode.From(err); e.Fields["status"] != 404 {
-		t.Errorf("status field = %v", e.Fields["status"])
+	if e := errcode.From(err); e.Field("status") != 404 {
+		t.Errorf("status field = %v", e.Field("status"))
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // (never redirected to, §4.1.2.1) with invalid_request.
 func errorBody(ent errcode.Entry, e *errcode.Error) []byte {
 	name := ent.BearerError
-	if e.Fields["endpoint"] == "authorization" && ent.Code == errcode.RedirectURIMismatch {
+	if e.Field("endpoint") == "authorization" && ent.Code == errcode.RedirectURIMismatch {
 		name = "invalid_request"
 	}
 	if name == "" {
@@ -31,7 +31,7 @@ func errorBody(ent errcode.Entry, e *errcode.Error) []byte {
 // clientChallenge: RFC 6749 §5.2 — a client that authenticated with the
 // Authorization header gets 401 with a matching challenge.
 func clientChallenge(e *errcode.Error) string {
-	if e.Code == errcode.ClientAuthFailed && e.Fields["client_auth"] == "client_secret_basic" {
+	if e.Code == errcode.ClientAuthFailed && e.Field("client_auth") == "client_secret_basic" {
 		return `Basic realm="oauth", charset="UTF-8"`
 	}
 	return ""
@@ -62,12 +62,12 @@ func readRequest(r *gateway.Request) *Request {
 
 func (c *Compiled) annotateRequest(e *errcode.Error, r *Request) *errcode.Error {
 	if r.Kind == Authorization {
-		e.With("endpoint", "authorization")
+		e = e.With("endpoint", "authorization")
 	} else {
-		e.With("endpoint", "token")
+		e = e.With("endpoint", "token")
 	}
 	if e.Code == errcode.ClientAuthFailed {
-		e.With("client_auth", r.ClientAuth)
+		e = e.With("client_auth", r.ClientAuth)
 	}
 	return e
 }

@@ -58,7 +58,7 @@ func invalid(status int, header http.Header, body []byte, format string, args ..
 	e := errcode.New(errcode.ProviderInvalidResp, format, args...).
 		With("status", status).With("content_type", header.Get("Content-Type"))
 	if len(body) > 0 {
-		e.With("body_excerpt", provider.Excerpt(body))
+		e = e.With("body_excerpt", provider.Excerpt(body))
 	}
 	return Verdict{Err: e, Unusable: true}
 }
@@ -76,7 +76,7 @@ func classifyToken(r *Request, p *Policy, status int, header http.Header, body [
 	case status >= 500:
 		e := errcode.New(errcode.ProviderError, "token endpoint answered %d", status).With("status", status)
 		if len(body) > 0 {
-			e.With("body_excerpt", provider.Excerpt(body))
+			e = e.With("body_excerpt", provider.Excerpt(body))
 		}
 		return Verdict{Err: e}
 	case status >= 300 && status < 400:
@@ -182,26 +182,26 @@ func explainError(r *Request, p *Policy, name, desc string, status int) *errcode
 	e := errcode.New(code, "provider answered %d %s: %s%s", status, name, clip(desc), why).
 		With("status", status).With("provider_error", name)
 	if desc != "" {
-		e.With("provider_error_description", clip(desc))
+		e = e.With("provider_error_description", clip(desc))
 	}
 	if r != nil {
 		if r.ClientID != "" {
-			e.With("client_id", r.ClientID)
+			e = e.With("client_id", r.ClientID)
 		}
 		if r.GrantType != "" {
-			e.With("grant_type", r.GrantType)
+			e = e.With("grant_type", r.GrantType)
 		}
 		if r.RedirectURI != "" {
-			e.With("redirect_uri", r.RedirectURI)
+			e = e.With("redirect_uri", r.RedirectURI)
 		}
 		if r.CodeFingerprint != "" {
-			e.With("credential", r.CodeFingerprint)
+			e = e.With("credential", r.CodeFingerprint)
 		}
 		if len(r.Scopes) > 0 {
-			e.With("scopes", strings.Join(r.Scopes, " "))
+			e = e.With("scopes", strings.Join(r.Scopes, " "))
 		}
 		if name == "invalid_client" {
-			e.With("client_auth", r.ClientAuth)
+			e = e.With("client_auth", r.ClientAuth)
 		}
 	}
 	return e
@@ -244,7 +244,7 @@ func classifyAuthorization(r *Request, p *Policy, status int, header http.Header
 		}
 		e := errcode.New(errcode.TokenRequestInvalid, "authorization endpoint refused the request with %d", status).With("status", status).With("client_id", r.ClientID)
 		if len(body) > 0 {
-			e.With("body_excerpt", provider.Excerpt(body))
+			e = e.With("body_excerpt", provider.Excerpt(body))
 		}
 		return Verdict{Err: e}
 	}

@@ -82,8 +82,9 @@ type fakeProvider struct {
 
 	mu          sync.Mutex
 	keys        []*signer
-	jwksMode    string // "" ok, "html", "garbage", "500"
+	jwksMode    string // "" ok, "html", "garbage", "500" (after 50 ms, so concurrent fetches overlap)
 	discIssuer  string // "" = the real URL
+	discMode    string // "" ok, "500" (after 50 ms)
 	introspect  func(w http.ResponseWriter, token string)
 	jwksFetches atomic.Int64
 	introCalls  atomic.Int64
@@ -94,8 +95,13 @@ func newProvider(t testing.TB, keys ...*signer) *fakeProvider {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
-		iss := p.discIssuer
+		iss, mode := p.discIssuer, p.discMode
 		p.mu.Unlock()
+		if mode == "500" {
+			time.Sleep(50 * time.Millisecond)
+			http.Error(w, "provider down", http.StatusInternalServerError)
+			return
+		}
 		if iss == "" {
 			iss = p.srv.URL
 		}
@@ -116,6 +122,9 @@ func newProvider(t testing.TB, keys ...*signer) *fakeProvider {
 		case "html":
 			w.Header().Set("Content-Type", "text/html")
 			fmt.Fprint(w, "<html><body>Sign in</body></html>")
+		case "500":
+			time.Sleep(50 * time.Millisecond)
+			http.Error(w, "provider down", http.StatusInternalServerError)
 		case "garbage":
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"keys":[{"kty":"RSA","n":"!!"`)
