@@ -20,7 +20,7 @@ func bearer(tok string) string { return "Bearer " + tok }
 func bearerChallenge(code, scope string) string {
 	e := errcode.New(errcode.Code(code), "")
 	if scope != "" {
-		e.With("required_scope", scope)
+		e = e.With("required_scope", scope) // With returns a copy
 	}
 	return gateway.BearerChallenge("api")(e)
 }
