@@ -89,12 +89,16 @@ type logEvent struct {
 	Raw string
 }
 
-// errorLogRecord waits (up to 5 s) for the `authkit {…}` line Kong wrote
+// logWait bounds the wait for a log line or entry (generous: CI machines
+// are shared).
+const logWait = 10 * time.Second
+
+// errorLogRecord waits (up to logWait) for the `authkit {…}` line Kong wrote
 // into error.log for request id and returns it.
 func errorLogRecord(t testing.TB, g *realkong.Gateway, reqID string) logEvent {
 	t.Helper()
 	var found []logEvent
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(logWait)
 	for {
 		found = found[:0]
 		sc := bufio.NewScanner(strings.NewReader(g.ErrorLog()))
@@ -120,11 +124,11 @@ func errorLogRecord(t testing.TB, g *realkong.Gateway, reqID string) logEvent {
 	return found[0]
 }
 
-// fileLogEntry waits (up to 5 s) for the file-log entry of request id: the
+// fileLogEntry waits (up to logWait) for the file-log entry of request id: the
 // bundled file-log plugin writes it in the log phase, after the response.
 func fileLogEntry(t testing.TB, path, reqID string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(logWait)
 	for {
 		b, _ := os.ReadFile(path)
 		for _, line := range bytes.Split(b, []byte("\n")) {

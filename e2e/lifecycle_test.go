@@ -225,8 +225,9 @@ func TestLifecycle(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		reloadAt := time.Now()
 		g.Reload(t)
-		// Until the new workers answer with the new config.
-		deadline := time.Now().Add(20 * time.Second)
+		// Until the new workers answer with the new config (up to 17 s on
+		// the loaded 2-core CI machine).
+		deadline := time.Now().Add(60 * time.Second)
 		for l.realm(t) != `Key realm="v3"` && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
