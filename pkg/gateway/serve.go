@@ -104,6 +104,7 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 	}
 	s.policy = pol
 	if !pol.RunOnPreflight && s.req.Method() == "OPTIONS" {
+		s.passUnauthenticated()
 		return
 	}
 	if pol.Anonymous != "" {
@@ -133,6 +134,32 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 		return
 	}
 	s.accept(ident, false)
+}
+
+// passUnauthenticated lets a CORS preflight through without authenticating
+// it (run_on_preflight: false), but never with identity headers the client
+// set: X-Consumer-*, X-Credential-Identifier, X-Anonymous-Consumer and the
+// plugin's own headers are cleared on this path as on every other path
+// that reaches the upstream. When an earlier auth plugin authenticated the
+// request, the X-Consumer-* set is that plugin's and stays; only this
+// plugin's own headers are cleared. A failure to clear refuses (fail
+// closed): the upstream must never see a spoofed identity.
+func (s *session) passUnauthenticated() {
+	clear := make(map[string]string, 5+len(s.policy.OwnedHeaders))
+	for _, h := range s.policy.OwnedHeaders {
+		clear[h] = ""
+	}
+	if id, _ := s.kong.Credential(); id == "" {
+		for _, h := range []string{HeaderConsumerID, HeaderConsumerCustomID, HeaderConsumerUsername, HeaderCredentialIdentity, HeaderAnonymousConsumer} {
+			clear[h] = ""
+		}
+	}
+	if len(clear) == 0 {
+		return
+	}
+	if err := s.kong.SetUpstreamHeaders(clear); err != nil {
+		s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("clear identity headers on preflight: %w", err)))
+	}
 }
 
 type session struct {

@@ -151,8 +151,23 @@ func TestPreflight(t *testing.T) {
 	f.method = "OPTIONS"
 	pol := &Policy{Plugin: "p", RunOnPreflight: false}
 	Serve(f, "p", &Meta{}, prepared(pol, authFunc(func(*Request) (*Identity, error) { t.Fatal("must not run"); return nil, nil })))
-	if f.exited || f.callList() != "get_method" {
+	if f.exited || f.callList() != "get_method,get_credential,set_headers" {
 		t.Fatalf("calls %s", f.callList())
+	}
+	// Issue 11 item 8: the preflight passes, but no client-set identity.
+	for _, h := range []string{HeaderConsumerID, HeaderConsumerCustomID, HeaderConsumerUsername, HeaderCredentialIdentity, HeaderAnonymousConsumer} {
+		if v, ok := f.upstream[h]; !ok || v != "" {
+			t.Errorf("%s not cleared on preflight: %v", h, f.upstream)
+		}
+	}
+
+	// An earlier plugin authenticated: only the plugin's own headers go.
+	f = newFake()
+	f.method, f.credential = "OPTIONS", "cred-1"
+	pol = &Policy{Plugin: "p", OwnedHeaders: []string{"X-Authenticated-Scope"}}
+	Serve(f, "p", &Meta{}, prepared(pol, authFunc(func(*Request) (*Identity, error) { t.Fatal("must not run"); return nil, nil })))
+	if _, ok := f.upstream[HeaderConsumerID]; ok || f.upstream["X-Authenticated-Scope"] != "" || len(f.upstream) != 1 {
+		t.Fatalf("upstream %v", f.upstream)
 	}
 }
 
