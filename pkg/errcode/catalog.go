@@ -68,11 +68,11 @@ func add(e Entry) {
 func init() {
 	// --- bearer tokens ---------------------------------------------------
 	add(Entry{TokenMissing, 401, "", "Authentication required: no bearer token was sent.",
-		"The request carried no `Authorization: Bearer` token (nor the configured query parameter or cookie).",
+		"The request carried no `Authorization: Bearer` token (nor the configured query parameter or cookie), or only credentials of another scheme (e.g. `Authorization: Basic`; the log names the scheme).",
 		"Send the access token as `Authorization: Bearer <token>`. The challenge deliberately carries no error code.",
 		ClassClient, "RFC 6750 §3.1"})
 	add(Entry{RequestInvalid, 400, "invalid_request", "The request is malformed: send exactly one bearer token in the Authorization header.",
-		"Several tokens in one request (header plus query or cookie, or two Authorization headers), a scheme other than Bearer, or a malformed header.",
+		"Several tokens in one request (header plus query or cookie, two Authorization headers, or another scheme's credentials next to a query or cookie token), or a malformed Bearer header (no token, several words, characters outside RFC 6750's b64token).",
 		"Send one token by one method only. Check proxies or SDKs that add a second Authorization header.",
 		ClassClient, "RFC 6750 §2, §3.1"})
 	add(Entry{TokenMalformed, 401, "invalid_token", "The access token is malformed.",

@@ -64,3 +64,37 @@ func TestPreflightNeverForwardsSpoofedIdentity(t *testing.T) {
 		}
 	}
 }
+
+// Issue 11, item 6 (RFC 6750 §3.1): a request that carries no bearer
+// credentials — none at all, or those of another scheme — gets 401 with a
+// bare challenge and no error code; a malformed Bearer header or several
+// tokens stay 400 invalid_request.
+func TestOtherSchemeIsMissingNotMalformed(t *testing.T) {
+	k := newRSA(t, "k")
+	p := newProvider(t, k)
+	inst := startPlugin(t).StartInstance(t, baseCfg(p, "token_query_param", "access_token"))
+	tok := k.mint(t, claims(p.issuer()))
+	for _, tt := range []struct {
+		name   string
+		req    *kongwire.Request
+		status int
+		code   string
+	}{
+		{"basic", bearerReq("", "Authorization", "Basic dXNlcjpwdw=="), 401, "OAUTH_TOKEN_MISSING"},
+		{"digest", bearerReq("", "Authorization", `Digest username="u", realm="api"`), 401, "OAUTH_TOKEN_MISSING"},
+		{"lower-case basic", bearerReq("", "Authorization", "basic dXNlcjpwdw=="), 401, "OAUTH_TOKEN_MISSING"},
+		{"nothing", bearerReq(""), 401, "OAUTH_TOKEN_MISSING"},
+		{"bearer without token", bearerReq("", "Authorization", "Bearer"), 400, "OAUTH_REQUEST_INVALID"},
+		{"bearer with two words", bearerReq("", "Authorization", "Bearer a b"), 400, "OAUTH_REQUEST_INVALID"},
+		{"two bearer headers", bearerReq(tok, "Authorization", "Bearer "+tok), 400, "OAUTH_REQUEST_INVALID"},
+		{"basic header and a query token", &kongwire.Request{Path: "/api", RawQuery: "access_token=" + tok, Headers: http.Header{"Authorization": {"Basic dXNlcjpwdw=="}}}, 400, "OAUTH_REQUEST_INVALID"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := inst.Access(t, tt.req)
+			refused(t, res, tok, tt.status, tt.code)
+			if tt.status == 401 && res.Header("WWW-Authenticate") != `Bearer realm="api"` {
+				t.Fatalf("RFC 6750 §3.1: bare challenge expected, got %q", res.Header("WWW-Authenticate"))
+			}
+		})
+	}
+}
