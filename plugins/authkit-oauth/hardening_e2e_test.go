@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/kong-authkit/kong-authkit/internal/kongwire"
@@ -95,6 +96,47 @@ func TestOtherSchemeIsMissingNotMalformed(t *testing.T) {
 			if tt.status == 401 && res.Header("WWW-Authenticate") != `Bearer realm="api"` {
 				t.Fatalf("RFC 6750 §3.1: bare challenge expected, got %q", res.Header("WWW-Authenticate"))
 			}
+		})
+	}
+}
+
+// Issue 11, item 7: the token is read and hidden by one parser, so what the
+// gateway authenticated is exactly what it removes, and a second token that
+// some parser would see is never ignored.
+func TestOneParserReadsAndHidesTheToken(t *testing.T) {
+	k := newRSA(t, "k")
+	p := newProvider(t, k)
+	inst := startPlugin(t).StartInstance(t, baseCfg(p, "hide_credentials", true, "token_query_param", "access_token", "token_cookie", "at"))
+	tok, other := k.mint(t, claims(p.issuer())), k.mint(t, claims(p.issuer(), "sub", "someone-else"))
+
+	for _, cookie := range []string{"theme=dark; at =" + tok, "theme=dark;at=" + tok + " ", "at\t=" + tok + "; theme=dark", `at="` + tok + `"; theme=dark`} {
+		t.Run("cookie "+strings.SplitN(cookie, tok, 2)[0], func(t *testing.T) {
+			res := inst.Access(t, bearerReq("", "Cookie", cookie))
+			accepted(t, res)
+			if c := res.UpstreamHeaders.Get("Cookie"); strings.Contains(c, tok) || c != "theme=dark" {
+				t.Fatalf("upstream cookie %q", c)
+			}
+		})
+	}
+	t.Run("query with an undecodable neighbour", func(t *testing.T) {
+		res := inst.Access(t, &kongwire.Request{Path: "/api", RawQuery: "x=%zz&access_token=" + tok + "&y=1", Headers: http.Header{}})
+		accepted(t, res)
+		if res.UpstreamQuery != "x=%zz&y=1" {
+			t.Fatalf("upstream query %q", res.UpstreamQuery)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		req  *kongwire.Request
+	}{
+		{"header token and a query token next to a bad escape", &kongwire.Request{Path: "/api", RawQuery: "access_token=" + other + "&x=%zz", Headers: http.Header{"Authorization": {"Bearer " + tok}}}},
+		{"header token and an undecodable query token", &kongwire.Request{Path: "/api", RawQuery: "access_token=%zz" + other, Headers: http.Header{"Authorization": {"Bearer " + tok}}}},
+		{"header token and a query token with a semicolon", &kongwire.Request{Path: "/api", RawQuery: "access_token=" + other + ";x=1", Headers: http.Header{"Authorization": {"Bearer " + tok}}}},
+		{"a second cookie net/http would skip", bearerReq("", "Cookie", "at="+tok+`; at="`+other)},
+		{"two cookies, one with a space before =", bearerReq("", "Cookie", "at="+tok+"; at ="+other)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			refused(t, inst.Access(t, tt.req), tok, 400, "OAUTH_REQUEST_INVALID")
 		})
 	}
 }
