@@ -194,11 +194,11 @@ func init() {
 		"Send the key in one of `key_names` (header or query by default).",
 		ClassClient, ""})
 	add(Entry{APIKeyDuplicate, 401, "", "Duplicate API key found.",
-		"The same key name was given more than once (two headers, or header and query).",
+		"The same key name was given more than once: two headers, header and query, twice in the query, or twice in a form or JSON body (JSON names compared case-insensitively). An occurrence that cannot be decoded (bad `%` escape, `;`, a non-string JSON member, a JSON body that does not parse but names the key) counts too.",
 		"Send the key once.",
 		ClassClient, ""})
 	add(Entry{APIKeyInvalid, 401, "", "Invalid authentication credentials.",
-		"The key does not match any configured credential.",
+		"The key does not match any configured credential, or the key name's only value cannot be a key (a JSON member that is not a string, a JSON body that does not parse).",
 		"Check that the client uses a current key; the log carries the key's fingerprint to compare with `authkit hash key`.",
 		ClassClient, ""})
 	add(Entry{APIKeyExpired, 401, "", "The API key has expired.",

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"testing"
+)
+
+// Issue 11, item 9: a key name given more than once is APIKEY_DUPLICATE in
+// every location, and a part that cannot be decoded but carries the key's
+// name counts as present: the gateway must not authenticate one key while
+// the upstream (or another parser) can read a second.
+func TestDuplicateKeyInEveryLocation(t *testing.T) {
+	s := plugin(t)
+	inst := s.StartInstance(t, map[string]any{"key_in_body": true, "credentials": creds()})
+	const form, js = "application/x-www-form-urlencoded", "application/json"
+	for _, tt := range []struct {
+		name string
+		req  func() []string // method, query, body, then header pairs
+	}{
+		{"json member twice", func() []string {
+			return []string{"POST", "", `{"apikey":"smuggled","apikey":"alice-new-key"}`, "Content-Type", js}
+		}},
+		{"json member twice, escaped name", func() []string {
+			return []string{"POST", "", `{"api\u006bey":"smuggled","apikey":"alice-new-key"}`, "Content-Type", js}
+		}},
+		{"json member in another case", func() []string {
+			return []string{"POST", "", `{"APIKEY":"smuggled","apikey":"alice-new-key"}`, "Content-Type", js}
+		}},
+		{"header and a non-string json member", func() []string {
+			return []string{"POST", "", `{"apikey":{"k":"smuggled"}}`, "Content-Type", js, "apikey", "alice-new-key"}
+		}},
+		{"header and a broken json body naming the key", func() []string {
+			return []string{"POST", "", `{"apikey":"smuggled",}`, "Content-Type", js, "apikey", "alice-new-key"}
+		}},
+		{"query value with a bad escape", func() []string {
+			return []string{"GET", "apikey=alice-new-key&apikey=%zz", ""}
+		}},
+		{"header and an undecodable query value", func() []string {
+			return []string{"GET", "apikey=%zzsmuggled", "", "apikey", "alice-new-key"}
+		}},
+		{"header and a key behind a semicolon", func() []string {
+			return []string{"GET", "page=1;apikey=smuggled", "", "apikey", "alice-new-key"}
+		}},
+		{"form value with a bad escape", func() []string {
+			return []string{"POST", "", "apikey=alice-new-key&apikey=%zz", "Content-Type", form}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := tt.req()
+			refused(t, inst.Access(t, req(a[0], a[1], a[2], a[3:]...)), 401, "APIKEY_DUPLICATE")
+		})
+	}
+
+	// What stays accepted: one key, undecodable neighbours, hidden exactly.
+	hide := s.StartInstance(t, map[string]any{"key_in_body": true, "hide_credentials": true, "credentials": creds()})
+	res := hide.Access(t, req("GET", "x=%zz&apikey=alice-new-key&y=1", ""))
+	accepted(t, res, aliceID, "alice-2026")
+	if res.UpstreamQuery != "x=%zz&y=1" {
+		t.Fatalf("upstream query %q", res.UpstreamQuery)
+	}
+	res = hide.Access(t, req("POST", "", `{"ApiKey":"alice-new-key","n":1}`, "Content-Type", js))
+	accepted(t, res, aliceID, "alice-2026")
+	if string(res.UpstreamBody) != `{"n":1}` {
+		t.Fatalf("upstream body %q", res.UpstreamBody)
+	}
+}
