@@ -170,6 +170,9 @@ type event struct {
 	upHeaders                           http.Header
 	upBody                              []byte
 
+	// cleanup runs when the event ends (spooled request bodies).
+	cleanup []func()
+
 	// current response (response/log phases start from up)
 	status  int
 	headers http.Header
@@ -240,6 +243,9 @@ func (inst *Instance) Event(t testing.TB, phase string, req *Request, up *Upstre
 	}
 
 	e.run()
+	for _, f := range e.cleanup {
+		f()
+	}
 
 	r := e.res
 	if !r.Exited && r.Err == nil {

@@ -233,7 +233,7 @@ func init() {
 		return headersStruct(e.req.Headers, max), nil
 	})
 	addP("kong.request.get_raw_body", phasesBeforeLog, false, func(e *event, _ []byte) (proto.Message, error) {
-		return &kpp.RawBodyResult{Kind: &kpp.RawBodyResult_Content{Content: append([]byte{}, e.req.Body...)}}, nil
+		return e.rawBody() // body.go: a large body is spooled to a file, as nginx does
 	})
 	add("kong.request.get_uri_captures", func(e *event, _ []byte) (proto.Message, error) { return &kpp.UriCapturesResult{}, nil })
 
