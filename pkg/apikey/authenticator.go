@@ -34,11 +34,17 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	if a.inBody {
 		in.ContentType = r.Header("Content-Type")
 		if isBodyType(in.ContentType) {
+			// A body beyond MaxBodyBytes is not searched (and not read past
+			// the limit); one Kong cannot hand over is an error, never an
+			// empty body.
 			b, err := r.RawBody()
-			if err != nil {
+			switch {
+			case errors.Is(err, gateway.ErrBodyTooLarge):
+			case err != nil:
 				return nil, errcode.Wrap(errcode.InternalError, err)
+			default:
+				in.Body = b
 			}
-			in.Body = b
 		}
 	}
 	found, err := Extract(a.names, in, a.inHeader, a.inQuery, a.inBody)

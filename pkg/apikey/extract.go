@@ -21,8 +21,9 @@ const (
 	InBody   = "body"
 )
 
-// MaxBodyBytes bounds the body searched for a key (key_in_body).
-const MaxBodyBytes = 1 << 20
+// MaxBodyBytes bounds the body searched for a key (key_in_body): a larger
+// body is not searched, and not read beyond the limit.
+const MaxBodyBytes = gateway.MaxRawBody
 
 // MaxKeyLen bounds a key: anything longer is refused before hashing.
 const MaxKeyLen = 4096

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/kong-authkit/kong-authkit/pkg/apikey"
 )
 
 // Issue 11, item 9: a key name given more than once is APIKEY_DUPLICATE in
@@ -62,4 +65,27 @@ func TestDuplicateKeyInEveryLocation(t *testing.T) {
 	if string(res.UpstreamBody) != `{"n":1}` {
 		t.Fatalf("upstream body %q", res.UpstreamBody)
 	}
+}
+
+// A body Kong spools to a file (larger than client_body_buffer_size) is
+// searched like any other; one beyond MaxBodyBytes is not searched; one
+// the plugin cannot open refuses (fail closed), never "no key in the body".
+func TestKeyInSpooledBody(t *testing.T) {
+	const form = "application/x-www-form-urlencoded"
+	pad := "&pad=" + strings.Repeat("p", 64<<10)
+	s := plugin(t)
+	inst := s.StartInstance(t, map[string]any{"key_in_body": true, "hide_credentials": true, "credentials": creds()})
+	res := inst.Access(t, req("POST", "", "apikey=alice-new-key"+pad, "Content-Type", form))
+	accepted(t, res, aliceID, "alice-2026")
+	if strings.Contains(string(res.UpstreamBody), "alice-new-key") {
+		t.Fatal("key in a spooled body reached the upstream")
+	}
+	refused(t, inst.Access(t, req("POST", "", "apikey=other"+pad, "Content-Type", form, "apikey", "alice-new-key")), 401, "APIKEY_DUPLICATE")
+	huge := "x=" + strings.Repeat("p", apikey.MaxBodyBytes)
+	accepted(t, inst.Access(t, req("POST", "", huge, "Content-Type", form, "apikey", "alice-new-key")), aliceID, "alice-2026")
+
+	unreachable := plugin(t)
+	unreachable.BodyFileUnreachable = true
+	u := unreachable.StartInstance(t, map[string]any{"key_in_body": true, "credentials": creds()})
+	refused(t, u.Access(t, req("POST", "", "apikey=other"+pad, "Content-Type", form, "apikey", "alice-new-key")), 500, "INTERNAL_ERROR")
 }
