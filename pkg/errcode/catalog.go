@@ -180,8 +180,8 @@ func init() {
 		"Check the client id and secret, and the authentication method (Basic header vs form body) registered at the provider.",
 		ClassClient, "RFC 6749 §2.3.1, §5.2"})
 	add(Entry{TokenRequestInvalid, 400, "invalid_request", "The token or authorization request is malformed.",
-		"A required parameter is missing, repeated, or unsupported (e.g. no `grant_type`, two `client_id`s, credentials in both header and body).",
-		"Fix the client's request; the log names the parameter.",
+		"A required parameter is missing, repeated, or unsupported (e.g. no `grant_type`, two `client_id`s, credentials in both header and body), or, with `enforce`, the gateway cannot parse the request as the provider would: a body that is not form-urlencoded (multipart, JSON), a bad `%` escape or a `;`, undecodable Basic client credentials, token parameters in the query, a body larger than 1 MiB or spooled to a file the plugin cannot open.",
+		"Fix the client's request; the log names the parameter or the reason the request could not be parsed. Send token requests as `application/x-www-form-urlencoded` POST bodies.",
 		ClassClient, "RFC 6749 §5.2, §4.1.2.1"})
 	add(Entry{AccessDenied, 403, "access_denied", "The resource owner or the provider denied the request.",
 		"The user declined consent, or the provider's policy refused the request.",
