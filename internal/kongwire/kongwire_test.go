@@ -325,3 +325,17 @@ func TestSpooledBody(t *testing.T) {
 		t.Fatalf("unreachable file: %v", h)
 	}
 }
+
+// Kong escapes control characters in a request header value a plugin sets
+// (lua-nginx, seen in Kong 3.9.3) instead of refusing or dropping them.
+func TestSetHeaderEscapesControlCharacters(t *testing.T) {
+	srv := kongwire.Start(t, echoBin(t))
+	inst := srv.StartInstance(t, map[string]any{"message": "a\r\nX-Evil: 1\x00\tb"})
+	res := inst.Access(t, &kongwire.Request{Headers: http.Header{"X-Client": {"c\x01d"}}})
+	if got := res.UpstreamHeaders.Get("X-Echo-Message"); got != "a%0D%0AX-Evil: 1%00\tb" {
+		t.Fatalf("X-Echo-Message %q", got)
+	}
+	if got := res.UpstreamHeaders.Get("X-Client"); got != "c\x01d" {
+		t.Fatalf("a client header is forwarded as sent: %q", got)
+	}
+}
