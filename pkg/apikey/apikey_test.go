@@ -81,6 +81,7 @@ func TestCompileCredentials(t *testing.T) {
 		{"short", []Credential{{"c1", "alice", "sha256:abcd", ""}}, "64 hex digits, got 4"},
 		{"not hex", []Credential{{"c1", "alice", "sha256:" + strings.Repeat("z", 64), ""}}, "not hex"},
 		{"no id", []Credential{{"", "alice", h, ""}}, "credentials[0].id"},
+		{"control character in id", []Credential{{"c1\r\nX-Evil: 1", "alice", h, ""}}, "credentials[0].id: \"c1\\r\\nX-Evil: 1\" has a control character"},
 		{"dup id", []Credential{{"c1", "alice", h, ""}, {"c1", "bob", FormatHash(HashKey("j")), ""}}, "credentials[1].id"},
 		{"dup key", []Credential{{"c1", "alice", h, ""}, {"c2", "bob", h, ""}}, `credentials[1].key_hash: the same key as credential "c1"`},
 		{"no consumer", []Credential{{"c1", "", h, ""}}, "credentials[0].consumer"},

@@ -128,7 +128,7 @@ func init() {
 		"Request the token with the scopes named in the challenge's `scope` parameter, and make sure the provider allows the client those scopes.",
 		ClassClient, "RFC 6750 §3.1"})
 	add(Entry{ClaimMismatch, 403, "insufficient_scope", "The access token lacks a required claim value.",
-		"A claim required by the configuration is missing or has another value.",
+		"A claim required by the configuration is missing or has another value, or the `consumer_claim` has a control character (it cannot be sent in X-Consumer-* headers unchanged).",
 		"Check the required claims in the plugin config against what the provider puts in the token.",
 		ClassClient, "RFC 6750 §3.1"})
 

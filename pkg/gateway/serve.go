@@ -231,6 +231,9 @@ func (s *session) accept(ident *Identity, anonymous bool) {
 	if anonymous {
 		h[HeaderAnonymousConsumer] = "true"
 	}
+	for k, v := range h {
+		h[k] = HeaderValue(v) // a value that cannot be sent as is is removed, never altered
+	}
 	if err := s.kong.SetUpstreamHeaders(h); err != nil {
 		s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("set upstream headers: %w", err)))
 		return

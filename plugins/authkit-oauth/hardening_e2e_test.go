@@ -140,3 +140,55 @@ func TestOneParserReadsAndHidesTheToken(t *testing.T) {
 		})
 	}
 }
+
+// Issue 11, "also investigate": a CR, LF or other control character in a
+// token's jti, sub, custom_id or a claims_to_headers claim never reaches an
+// upstream header, neither raw nor trimmed into another identity: the
+// header is removed, X-Credential-Identifier falls back (jti → sub → the
+// token's fingerprint), and an unusable consumer claim maps no consumer.
+func TestTokenClaimsWithControlCharacters(t *testing.T) {
+	k := newRSA(t, "k")
+	p := newProvider(t, k)
+	s := startPlugin(t)
+	inst := s.StartInstance(t, baseCfg(p, "claims_to_headers", map[string]any{"email": "X-User-Email", "name": "X-User-Name"}))
+	noHeaderInjection := func(t *testing.T, h http.Header) {
+		t.Helper()
+		for name, vals := range h {
+			for _, v := range vals {
+				if strings.ContainsAny(v, "\r\n\x00") || strings.Contains(v, "%0D") || strings.Contains(v, "%0A") || strings.EqualFold(name, "X-Evil") {
+					t.Fatalf("control characters reached the upstream: %s: %q", name, v)
+				}
+			}
+		}
+	}
+
+	res := inst.Access(t, bearerReq(k.mint(t, claims(p.issuer(), "jti", "jti-1\r\nX-Evil: 1", "email", "alice@example.test\r", "name", "Mallory"))))
+	accepted(t, res)
+	noHeaderInjection(t, res.UpstreamHeaders)
+	h := res.UpstreamHeaders
+	if h.Get("X-Credential-Identifier") != "user-1" || h.Get("X-User-Email") != "" || h.Get("X-User-Name") != "Mallory" {
+		t.Fatalf("credential %q email %q name %q", h.Get("X-Credential-Identifier"), h.Get("X-User-Email"), h.Get("X-User-Name"))
+	}
+	if res.AuthCredential == nil || res.AuthCredential.ID != "user-1" {
+		t.Fatalf("kong.client.authenticate got %+v", res.AuthCredential)
+	}
+
+	tok := k.mint(t, claims(p.issuer(), "jti", "j\x00", "sub", "user-1\n"))
+	res = inst.Access(t, bearerReq(tok))
+	accepted(t, res)
+	noHeaderInjection(t, res.UpstreamHeaders)
+	if got := res.UpstreamHeaders.Get("X-Credential-Identifier"); !strings.HasPrefix(got, "token:") || res.UpstreamHeaders.Get("X-Authenticated-Userid") != "" {
+		t.Fatalf("credential %q userid %q", got, res.UpstreamHeaders.Get("X-Authenticated-Userid"))
+	}
+
+	custom := s.StartInstance(t, baseCfg(p, "consumer_claim", "client_id", "consumer_by", "custom_id"))
+	res = custom.Access(t, bearerReq(k.mint(t, claims(p.issuer(), "client_id", "web-app\r\n"))))
+	refused(t, res, "", 403, "OAUTH_CLAIM_MISMATCH")
+	optional := s.StartInstance(t, baseCfg(p, "consumer_claim", "client_id", "consumer_by", "custom_id", "consumer_optional", true))
+	res = optional.Access(t, bearerReq(k.mint(t, claims(p.issuer(), "client_id", "web-app\r"))))
+	accepted(t, res)
+	noHeaderInjection(t, res.UpstreamHeaders)
+	if got := res.UpstreamHeaders.Get("X-Consumer-Custom-ID"); got != "" {
+		t.Fatalf("custom id %q", got)
+	}
+}
