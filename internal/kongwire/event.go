@@ -324,7 +324,7 @@ func (e *event) run() {
 		}
 		var out []byte
 		if reply != nil {
-			out, err = proto.Marshal(reply)
+			out, err = marshalReply(reply) // lenient.go: strings need not be UTF-8, as in Kong
 			if err != nil {
 				c.Close()
 				e.fail(fmt.Errorf("encoding reply of %s: %w", method, err), true)

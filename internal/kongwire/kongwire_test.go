@@ -339,3 +339,17 @@ func TestSetHeaderEscapesControlCharacters(t *testing.T) {
 		t.Fatalf("a client header is forwarded as sent: %q", got)
 	}
 }
+
+// A header that is not UTF-8 (nginx accepts it; Kong's lua-protobuf encodes
+// it as is) makes go-pdk's GetHeaders fail: the plugin sees no headers.
+func TestHeaderNotUTF8(t *testing.T) {
+	srv := kongwire.Start(t, echoBin(t))
+	inst := srv.StartInstance(t, map[string]any{"message": "m"})
+	res := inst.Access(t, &kongwire.Request{Headers: http.Header{"X-User": {"alice"}, "X-Latin1": {"caf\xe9"}}})
+	if res.Err != nil || res.Exited {
+		t.Fatalf("%+v", res)
+	}
+	if got, _ := json.Marshal(res.Serialize); string(got) != `{"authkit":{"ok":true,"user":""}}` {
+		t.Errorf("the plugin must not see X-User: serialize = %s", got)
+	}
+}
