@@ -234,7 +234,7 @@ func init() {
 		"Create the consumer in Kong (kong.yaml `consumers:`) or fix the mapping; the log names it.",
 		ClassGateway, ""})
 	add(Entry{InternalError, 500, "", "An unexpected error occurred.",
-		"A bug in the plugin (a recovered panic) or an unexpected gateway failure.",
-		"Report it with the log line; the plugin process kept running.",
+		"A bug in the plugin (a recovered panic), an unexpected gateway failure, or request data Kong could not hand over to the plugin: a header value that is not UTF-8 (go-pdk cannot decode it), a spooled request body the plugin process cannot open.",
+		"If the log says the headers or the body were unreadable, find the client sending non-UTF-8 header bytes, or run the plugin server where it can read Kong's client_body_temp files. Otherwise report it with the log line; the plugin process kept running.",
 		ClassGateway, ""})
 }

@@ -121,6 +121,16 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 			return
 		}
 	}
+	// Every authenticator starts with the headers (this costs no extra
+	// call). go-pdk cannot decode a header value that is not UTF-8 (proto3
+	// strings), so one such header makes Kong's get_headers fail and every
+	// header look absent: a credential there would be neither seen nor
+	// counted as a duplicate. Refuse instead of authenticating a request
+	// the plugin only half read.
+	if err := s.req.HeadersErr(); err != nil {
+		s.refuse(errcode.New(errcode.InternalError, "request headers unreadable (a header value that is not UTF-8?): %v", err))
+		return
+	}
 	if testPanicHeader != "" && s.req.Header(testPanicHeader) != "" {
 		panic("authkit: panic injected by the test seam")
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -47,14 +48,26 @@ func TestSuccessSetsAndClearsIdentityHeaders(t *testing.T) {
 			t.Errorf("upstream %s = %q (present %v), want %q", k, got, present, v)
 		}
 	}
-	if f.callList() != "load_consumer,authenticate,set_headers" {
+	if f.callList() != "get_headers,load_consumer,authenticate,set_headers" {
 		t.Errorf("calls: %s", f.callList())
 	}
 	// Warm: the consumer comes from the cache, no load_consumer.
 	f2 := newFake()
 	Serve(f2, "p", &Meta{}, prepared(pol, ok))
-	if f2.callList() != "authenticate,set_headers" {
+	if f2.callList() != "get_headers,authenticate,set_headers" {
 		t.Errorf("warm calls: %s", f2.callList())
+	}
+}
+
+// Headers Kong could not hand over (go-pdk refuses a value that is not
+// UTF-8) refuse the request: every header would otherwise look absent.
+func TestUnreadableHeadersRefuse(t *testing.T) {
+	f := newFake()
+	f.headersErr = errors.New("string field contains invalid UTF-8")
+	pol := &Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon"}
+	Serve(f, "p", &Meta{}, prepared(pol, authFunc(func(*Request) (*Identity, error) { t.Fatal("must not run"); return nil, nil })))
+	if !f.exited || f.status != 500 || !strings.Contains(string(f.body), "INTERNAL_ERROR") {
+		t.Fatalf("%d %s (calls %s)", f.status, f.body, f.callList())
 	}
 }
 

@@ -89,3 +89,16 @@ func TestKeyInSpooledBody(t *testing.T) {
 	u := unreachable.StartInstance(t, map[string]any{"key_in_body": true, "credentials": creds()})
 	refused(t, u.Access(t, req("POST", "", "apikey=other"+pad, "Content-Type", form, "apikey", "alice-new-key")), 500, "INTERNAL_ERROR")
 }
+
+// One request header that is not UTF-8 makes Kong's get_headers unreadable
+// for a go-pdk plugin (seen in Kong 3.9.3): every header, the key among
+// them, would look absent. The request is refused, never authenticated by
+// a query key while a header key goes upstream unseen.
+func TestUnreadableHeadersRefused(t *testing.T) {
+	inst := plugin(t).StartInstance(t, map[string]any{"credentials": creds()})
+	res := inst.Access(t, req("GET", "apikey=alice-new-key", "", "apikey", "smuggled", "X-Latin1", "caf\xe9"))
+	refused(t, res, 500, "INTERNAL_ERROR")
+	if !strings.Contains(res.Logs[0].Message, "UTF-8") {
+		t.Fatalf("the log must say why: %s", res.Logs[0].Message)
+	}
+}

@@ -101,6 +101,11 @@ func TestEnforceRefusesWhatItCannotParse(t *testing.T) {
 			r.Headers.Add("Authorization", "Basic aW50cnVkZXI6eA==")
 			return r
 		}},
+		{"a header that is not UTF-8 (go-pdk cannot read any header then)", func(*testing.T) *kongwire.Request {
+			r := tokenRequest("grant_type=password", "intruder", "s3cret")
+			r.Headers.Set("X-Latin1", "caf\xe9")
+			return r
+		}},
 		{"token parameters in the query of a token request", func(*testing.T) *kongwire.Request {
 			r := tokenRequest("grant_type=client_credentials", "app", "s3cret")
 			r.RawQuery = "grant_type=password&scope=admin"

@@ -192,3 +192,15 @@ func TestTokenClaimsWithControlCharacters(t *testing.T) {
 		t.Fatalf("custom id %q", got)
 	}
 }
+
+// A header that is not UTF-8 hides every header from a go-pdk plugin, the
+// Authorization header among them: refused, not taken for "no header".
+func TestUnreadableHeadersRefused(t *testing.T) {
+	k := newRSA(t, "k")
+	p := newProvider(t, k)
+	cfg := baseCfg(p, "token_query_param", "access_token", "anonymous", "anonymous")
+	inst := startPlugin(t).StartInstance(t, cfg)
+	tok := k.mint(t, claims(p.issuer()))
+	r := &kongwire.Request{Path: "/api", RawQuery: "access_token=" + tok, Headers: http.Header{"Authorization": {"Bearer smuggled"}, "X-Latin1": {"caf\xe9"}}}
+	refused(t, inst.Access(t, r), tok, 500, "INTERNAL_ERROR")
+}
