@@ -176,8 +176,9 @@ func TestAccessExitAndPassThrough(t *testing.T) {
 	if res.Headers.Get("Content-Type") != "application/json" {
 		t.Errorf("headers = %v", res.Headers)
 	}
-	if strings.Join(res.Calls, ",") != "kong.request.get_headers,kong.response.exit" || res.RoundTrips() != 2 {
-		t.Errorf("calls = %v", res.Calls)
+	// exit is never answered, so only get_headers is a round trip.
+	if strings.Join(res.Calls, ",") != "kong.request.get_headers,kong.response.exit" || res.RoundTrips() != 1 {
+		t.Errorf("calls = %v, round trips %d", res.Calls, res.RoundTrips())
 	}
 
 	res = inst.Access(t, &kongwire.Request{Headers: http.Header{"X-User": {"alice"}}})

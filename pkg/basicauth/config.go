@@ -115,6 +115,9 @@ func (c *Config) Compile() (*Authenticator, error) {
 			Challenge:      gateway.BasicChallenge(realm),
 		},
 	}
+	if a.lockout != nil {
+		a.policy.Prefetch |= gateway.FactClientIP
+	}
 	if c.CredentialsFile != "" {
 		a.file = credfile.Watch(c.CredentialsFile, func(b []byte) (*Store, error) {
 			creds, err := credfile.Decode[Credential](b)

@@ -37,6 +37,25 @@ type Policy struct {
 	// beyond the X-Consumer-* set (scopes, claims). They are removed when
 	// the request continues as anonymous, so a client cannot spoof them.
 	OwnedHeaders []string
+	// Prefetch are the request facts the authenticator reads besides the
+	// headers (e.g. the raw query for keys in the query string). With the
+	// project's plugin server they are fetched, with the headers and what
+	// the policy itself needs, in one round trip.
+	Prefetch Facts
+}
+
+// needs is every fact one event under p reads.
+func (p *Policy) needs() Facts {
+	f := FactHeaders | p.Prefetch
+	if !p.RunOnPreflight {
+		// A preflight let through asks whether an earlier plugin
+		// authenticated it (passUnauthenticated).
+		f |= FactMethod | FactCredential
+	}
+	if p.Anonymous != "" {
+		f |= FactCredential
+	}
+	return f
 }
 
 // Identity is a successful authentication.
@@ -103,6 +122,7 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 		return
 	}
 	s.policy = pol
+	s.req.prefetch(pol.needs())
 	if !pol.RunOnPreflight && s.req.Method() == "OPTIONS" {
 		s.passUnauthenticated()
 		return
@@ -110,7 +130,7 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 	if pol.Anonymous != "" {
 		// Kong's logical OR: another auth plugin already succeeded. The
 		// headers this plugin would have set must not be the client's.
-		if id, _ := k.Credential(); id != "" {
+		if s.req.Credential() != "" {
 			if len(pol.OwnedHeaders) > 0 {
 				clear := make(map[string]string, len(pol.OwnedHeaders))
 				for _, h := range pol.OwnedHeaders {
@@ -159,7 +179,7 @@ func (s *session) passUnauthenticated() {
 	for _, h := range s.policy.OwnedHeaders {
 		clear[h] = ""
 	}
-	if id, _ := s.kong.Credential(); id == "" {
+	if s.req.Credential() == "" {
 		for _, h := range []string{HeaderConsumerID, HeaderConsumerCustomID, HeaderConsumerUsername, HeaderCredentialIdentity, HeaderAnonymousConsumer} {
 			clear[h] = ""
 		}

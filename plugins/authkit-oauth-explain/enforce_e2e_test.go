@@ -147,7 +147,7 @@ func TestEnforceRefusesWhatItCannotParse(t *testing.T) {
 	// Round trips with enforce (README, Performance).
 	okRes := inst.Access(t, tokenRequest("grant_type=client_credentials&scope=read", "app", "s3cret"))
 	badRes := inst.Access(t, multipartRequest(t, "grant_type", "password"))
-	if strings.Join(okRes.Calls, ",") != "kong.request.get_headers,kong.request.get_raw_query,kong.request.get_raw_body" || badRes.RoundTrips() != 6 {
+	if strings.Join(okRes.Calls, ",") != "kong.request.get_headers,kong.request.get_raw_query,kong.request.get_raw_body" || len(badRes.Calls) != 6 {
 		t.Fatalf("calls: %v / %v", okRes.Calls, badRes.Calls)
 	}
 
