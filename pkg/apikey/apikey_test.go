@@ -256,6 +256,18 @@ func benchLookup(b *testing.B, n int) {
 	}
 }
 
+// BenchmarkExtractHeaderAndQuery is the default config's hot path: the key
+// in a header, the query searched for a duplicate.
+func BenchmarkExtractHeaderAndQuery(b *testing.B) {
+	r := Request{Headers: map[string][]string{"apikey": {"k_0123456789abcdef"}, "accept": {"*/*"}}, RawQuery: "page=2&sort=desc&lang=en"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Extract([]string{"apikey"}, r, true, true, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkLookup1(b *testing.B)      { benchLookup(b, 1) }
 func BenchmarkLookup100000(b *testing.B) { benchLookup(b, 100000) }
 

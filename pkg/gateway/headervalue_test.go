@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"testing"
 	"unicode/utf8"
 )
@@ -45,4 +46,9 @@ func FuzzHeaderValue(f *testing.F) {
 			}
 		}
 	})
+}
+
+func ExampleHeaderValue() {
+	fmt.Printf("%q %q\n", HeaderValue("jti-42"), HeaderValue("jti-42\r\nX-Admin: true"))
+	// Output: "jti-42" ""
 }

@@ -155,3 +155,19 @@ func ExampleStripCookie() {
 	fmt.Println(CookieValues(h, "at"), strings.TrimSpace(StripCookie(h, "at")))
 	// Output: [tok] theme=dark
 }
+
+func ExampleParamValues() {
+	// A bad escape in a neighbour hides nothing; one in a value still counts.
+	fmt.Println(ParamValues("x=%zz&access_token=a&access_token=%zz", "access_token"))
+	// Output: [a %zz]
+}
+
+func BenchmarkParamValues(b *testing.B) {
+	q := "page=2&sort=desc&filter=a%20b&apikey=k_0123456789abcdef&lang=en"
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(ParamValues(q, "apikey")) != 1 {
+			b.Fatal("not found")
+		}
+	}
+}
