@@ -118,7 +118,9 @@ func TestParseKinds(t *testing.T) {
 		{"authorization split over body and query", form, "client_id=app", "response_type=code", Authorization, ""},
 		{"authorization parameter in body and query", form, "client_id=app", "response_type=code&client_id=evil", Authorization, `"client_id" given 2 times`},
 		{"token request", form, "", "grant_type=client_credentials&client_id=app", Token, ""},
-		{"empty form body", form, "", "", Token, "grant_type missing"},
+		{"empty form body", form, "", "", Other, ""},
+		{"authorization GET with a stray form content type", form, "response_type=code&client_id=app", "", Authorization, ""},
+		{"empty form body, token parameters in the query", form, "grant_type=password", "", Token, `"grant_type" in the query string`},
 		{"token parameter in the query", form, "scope=admin", "grant_type=client_credentials&client_id=app", Token, `"scope" in the query string`},
 		{"token request in the query only", "", "grant_type=password&client_id=app", "", Token, `"grant_type" in the query string`},
 	}

@@ -94,8 +94,10 @@ func Parse(contentType, rawQuery string, body []byte, authorization string) (*Re
 			return nil, fmt.Errorf("%w: Content-Type %q: %v", ErrMalformed, contentType, err)
 		}
 	}
+	// An empty body is no form, whatever the Content-Type says: a GET to
+	// the authorization endpoint may carry a stray form Content-Type.
 	var form url.Values
-	if len(body) > 0 || mt == formType {
+	if len(body) > 0 {
 		if mt != formType {
 			what := "a body without Content-Type"
 			if mt != "" {
