@@ -44,7 +44,7 @@ func testOAuthJWT(t *testing.T, f *fixture) {
 			status                        int
 		}{
 			{"missing", "/t/jwt", "", "OAUTH_TOKEN_MISSING", "", 401},
-			{"other scheme", "/t/jwt", basicAuth("a", "b"), "OAUTH_REQUEST_INVALID", "", 400},
+			{"other scheme", "/t/jwt", basicAuth("a", "b"), "OAUTH_TOKEN_MISSING", "", 401},
 			{"not a JWT", "/t/jwt", bearer("opaque-token"), "OAUTH_TOKEN_MALFORMED", "", 401},
 			{"expired", "/t/jwt", bearer(ok("exp", now.Add(-time.Hour).Unix())), "OAUTH_TOKEN_EXPIRED", "", 401},
 			{"not yet valid", "/t/jwt", bearer(ok("nbf", now.Add(time.Hour).Unix())), "OAUTH_TOKEN_NOT_YET_VALID", "", 401},

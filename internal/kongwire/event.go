@@ -187,6 +187,9 @@ type event struct {
 	upHeaders                           http.Header
 	upBody                              []byte
 
+	// cleanup runs when the event ends (spooled request bodies).
+	cleanup []func()
+
 	// current response (response/log phases start from up)
 	status  int
 	headers http.Header
@@ -265,6 +268,9 @@ func (inst *Instance) Event(t testing.TB, phase string, req *Request, up *Upstre
 	}
 
 	e.run()
+	for _, f := range e.cleanup {
+		f()
+	}
 
 	r := e.res
 	r.Phase = phase
@@ -388,7 +394,7 @@ func (e *event) run() {
 		}
 		var out []byte
 		if reply != nil {
-			out, err = proto.Marshal(reply)
+			out, err = marshalReply(reply) // lenient.go: strings need not be UTF-8, as in Kong
 			if err != nil {
 				c.Close()
 				e.fail(fmt.Errorf("encoding reply of %s: %w", method, err), true)

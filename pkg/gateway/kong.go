@@ -63,8 +63,9 @@ const maxHeaders = 1000
 func (p pdkKong) Headers() (map[string][]string, error) { return p.k.Request.GetHeaders(maxHeaders) }
 func (p pdkKong) Method() (string, error)               { return p.k.Request.GetMethod() }
 func (p pdkKong) RawQuery() (string, error)             { return p.k.Request.GetRawQuery() }
-func (p pdkKong) RawBody() ([]byte, error)              { return p.k.Request.GetRawBody() }
 func (p pdkKong) ClientIP() (string, error)             { return p.k.Client.GetForwardedIp() }
+
+// RawBody is in body.go: a bounded read, also of a body Kong spooled to a file.
 
 func (p pdkKong) Credential() (string, error) {
 	c, err := p.k.Client.GetCredential()

@@ -8,6 +8,7 @@ type Request struct {
 	kong       Kong
 	meta       *Meta
 	headers    map[string][]string
+	hdrErr     error
 	method     *string
 	ip         *string
 	rawQuery   *string
@@ -67,11 +68,22 @@ func (r *Request) HeaderValues(name string) []string {
 	if r.headers == nil {
 		h, err := r.kong.Headers()
 		if err != nil || h == nil {
+			r.hdrErr = err
 			h = map[string][]string{}
 		}
 		r.setHeaders(h)
 	}
 	return r.headers[strings.ToLower(name)]
+}
+
+// HeadersErr returns the error of reading the request headers from Kong
+// (nil when they were read). Header and HeaderValues then see no headers
+// at all: a caller that must not mistake "unreadable" for "absent" checks
+// it. go-pdk refuses a header value that is not UTF-8 (proto3 strings), so
+// one such header hides every other.
+func (r *Request) HeadersErr() error {
+	r.HeaderValues("")
+	return r.hdrErr
 }
 
 // Headers returns all request headers, names lower-cased. The map is

@@ -48,7 +48,9 @@ type Policy struct {
 func (p *Policy) needs() Facts {
 	f := FactHeaders | p.Prefetch
 	if !p.RunOnPreflight {
-		f |= FactMethod
+		// A preflight let through asks whether an earlier plugin
+		// authenticated it (passUnauthenticated).
+		f |= FactMethod | FactCredential
 	}
 	if p.Anonymous != "" {
 		f |= FactCredential
@@ -122,6 +124,7 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 	s.policy = pol
 	s.req.prefetch(pol.needs())
 	if !pol.RunOnPreflight && s.req.Method() == "OPTIONS" {
+		s.passUnauthenticated()
 		return
 	}
 	if pol.Anonymous != "" {
@@ -138,6 +141,16 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 			return
 		}
 	}
+	// Every authenticator starts with the headers (this costs no extra
+	// call). go-pdk cannot decode a header value that is not UTF-8 (proto3
+	// strings), so one such header makes Kong's get_headers fail and every
+	// header look absent: a credential there would be neither seen nor
+	// counted as a duplicate. Refuse instead of authenticating a request
+	// the plugin only half read.
+	if err := s.req.HeadersErr(); err != nil {
+		s.refuse(errcode.New(errcode.InternalError, "request headers unreadable (a header value that is not UTF-8?): %v", err))
+		return
+	}
 	if testPanicHeader != "" && s.req.Header(testPanicHeader) != "" {
 		panic("authkit: panic injected by the test seam")
 	}
@@ -151,6 +164,32 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 		return
 	}
 	s.accept(ident, false)
+}
+
+// passUnauthenticated lets a CORS preflight through without authenticating
+// it (run_on_preflight: false), but never with identity headers the client
+// set: X-Consumer-*, X-Credential-Identifier, X-Anonymous-Consumer and the
+// plugin's own headers are cleared on this path as on every other path
+// that reaches the upstream. When an earlier auth plugin authenticated the
+// request, the X-Consumer-* set is that plugin's and stays; only this
+// plugin's own headers are cleared. A failure to clear refuses (fail
+// closed): the upstream must never see a spoofed identity.
+func (s *session) passUnauthenticated() {
+	clear := make(map[string]string, 5+len(s.policy.OwnedHeaders))
+	for _, h := range s.policy.OwnedHeaders {
+		clear[h] = ""
+	}
+	if s.req.Credential() == "" {
+		for _, h := range []string{HeaderConsumerID, HeaderConsumerCustomID, HeaderConsumerUsername, HeaderCredentialIdentity, HeaderAnonymousConsumer} {
+			clear[h] = ""
+		}
+	}
+	if len(clear) == 0 {
+		return
+	}
+	if err := s.kong.SetUpstreamHeaders(clear); err != nil {
+		s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("clear identity headers on preflight: %w", err)))
+	}
 }
 
 type session struct {
@@ -221,6 +260,9 @@ func (s *session) accept(ident *Identity, anonymous bool) {
 	h[HeaderAnonymousConsumer] = ""
 	if anonymous {
 		h[HeaderAnonymousConsumer] = "true"
+	}
+	for k, v := range h {
+		h[k] = HeaderValue(v) // a value that cannot be sent as is is removed, never altered
 	}
 	if err := s.kong.SetUpstreamHeaders(h); err != nil {
 		s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("set upstream headers: %w", err)))

@@ -154,7 +154,7 @@ func TestJWTRefusals(t *testing.T) {
 		{"alg none", inst, bearerReq(none), 401, "OAUTH_ALGORITHM_NOT_ALLOWED", []string{"none"}},
 		{"HS256 with the RSA public key", inst, bearerReq(confused), 401, "OAUTH_ALGORITHM_NOT_ALLOWED", []string{"HS256"}},
 		{"not a JWT", inst, bearerReq("opaque-abc"), 401, "OAUTH_TOKEN_MALFORMED", nil},
-		{"basic scheme", inst, bearerReq("", "Authorization", "Basic dXNlcjpwdw=="), 400, "OAUTH_REQUEST_INVALID", nil},
+		{"basic scheme", inst, bearerReq("", "Authorization", "Basic dXNlcjpwdw=="), 401, "OAUTH_TOKEN_MISSING", []string{`Basic`}},
 		{"too large", inst, bearerReq(strings.Repeat("a", 9000)), 401, "OAUTH_TOKEN_MALFORMED", nil},
 	}
 	for _, tt := range tests {

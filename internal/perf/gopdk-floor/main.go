@@ -1,6 +1,6 @@
 // Command gopdk-floor is the Go floor of the performance comparison: a
 // plugin on go-pdk's own server that does the least a Go plugin can do in
-// the access phase (read one header). Built as "gopdk-floor".
+// the access phase (read one header). The directory name is the plugin name.
 package main
 
 import (
