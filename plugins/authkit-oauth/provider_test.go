@@ -80,12 +80,12 @@ func (s *signer) mint(t testing.TB, claims jwt.MapClaims, hdr ...any) string {
 type fakeProvider struct {
 	srv *httptest.Server
 
-	mu          sync.Mutex
-	keys        []*signer
-	jwksMode    string // "" ok, "html", "garbage", "500" (after 50 ms, so concurrent fetches overlap)
-	discIssuer  string // "" = the real URL
-	discMode    string // "" ok, "500" (after 50 ms)
-	introspect  func(w http.ResponseWriter, token string)
+	mu         sync.Mutex
+	keys       []*signer
+	jwksMode   string // "" ok, "html", "garbage", "500" (after 50 ms, so concurrent fetches overlap)
+	discIssuer string // "" = the real URL
+	discMode   string // "" ok, "500" (after 50 ms)
+	introspect func(w http.ResponseWriter, token string)
 	// introSecret, when set, is the only gateway client secret the
 	// introspection endpoint accepts (client_secret_basic); any other gets
 	// 401 invalid_client (RFC 7662 §2.1).
