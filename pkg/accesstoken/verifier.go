@@ -110,8 +110,10 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 //  5. Alg/key fit (checkKey, RFC 8725 §2.1, §3.1) → OAUTH_ALGORITHM_NOT_ALLOWED.
 //  6. Signature with the key the Source returned — never a key from the
 //     token (no jwt.Parse keyfunc trusting the header) → OAUTH_SIGNATURE_INVALID.
-//  7. Claims: JSON and types → OAUTH_TOKEN_MALFORMED; then the Policy, with
-//     exp always required (RFC 9068 §2.2).
+//  7. Claims: JSON and types → OAUTH_TOKEN_MALFORMED; a token_use or typ
+//     claim naming another kind of token (CheckTokenUse) →
+//     OAUTH_TOKEN_TYPE_INVALID; then the Policy, with exp always required
+//     (RFC 9068 §2.2).
 //
 // Claims come after the signature on purpose: a claim error must never be
 // reported for a token whose signature is bad. Otherwise a payload edited in
@@ -228,6 +230,9 @@ func (v *Verifier) verifyCold(ctx context.Context, h *Header, a *algorithm, sign
 	}
 	c, err := ParseClaims(payload)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckTokenUse(c.Raw, false); err != nil {
 		return nil, err
 	}
 	c.TokenType = h.Typ

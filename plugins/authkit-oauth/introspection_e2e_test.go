@@ -208,3 +208,33 @@ func TestIntrospectionCacheReaderPolicy(t *testing.T) {
 		t.Fatal("introspection_negative_ttl_seconds 0 read a cached answer")
 	}
 }
+
+// TestIntrospectionOnlyAccessTokens (issue 11, item 4): an active answer
+// whose token_use or token_type names another kind of token is refused as
+// OAUTH_TOKEN_TYPE_INVALID, even when cached; so is a JWT whose token_use
+// claim names an ID token.
+func TestIntrospectionOnlyAccessTokens(t *testing.T) {
+	p := newProvider(t)
+	answers := map[string][]string{
+		"tok-access":        {`"token_use":"access_token"`, `"token_type":"Bearer"`},
+		"tok-refresh":       {`"token_use":"refresh_token"`, `"token_type":"Bearer"`}, // what Hydra answers
+		"tok-refresh-type":  {`"token_type":"refresh_token"`},
+		"tok-dpop":          {`"token_type":"DPoP"`},
+		"tok-keycloak-refr": {`"typ":"Refresh"`},
+	}
+	p.set(func(p *fakeProvider) {
+		p.introspect = func(w http.ResponseWriter, token string) { activeAnswer(p, answers[token]...)(w, token) }
+	})
+	k := newRSA(t, "k")
+	p.set(func(p *fakeProvider) { p.keys = []*signer{k} })
+	s := startPlugin(t)
+	inst := s.StartInstance(t, introCfg(p, "token_mode", "auto", "jwks_uri", p.issuer()+"/jwks", "http_timeout_ms", 3000))
+	accepted(t, inst.Access(t, bearerReq("tok-access")))
+	for tok, member := range map[string]string{"tok-refresh": "refresh_token", "tok-refresh-type": "refresh_token", "tok-dpop": "DPoP", "tok-keycloak-refr": "Refresh"} {
+		for i := 0; i < 2; i++ { // the second answer comes from the cache
+			refused(t, inst.Access(t, bearerReq(tok)), tok, 401, "OAUTH_TOKEN_TYPE_INVALID", member)
+		}
+	}
+	idToken := k.mint(t, claims(p.issuer(), "token_use", "id"))
+	refused(t, inst.Access(t, bearerReq(idToken)), idToken, 401, "OAUTH_TOKEN_TYPE_INVALID", "token_use")
+}
