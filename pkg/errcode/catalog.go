@@ -220,7 +220,7 @@ func init() {
 		"Check the user name and password; the log carries the user name's fingerprint.",
 		ClassClient, ""})
 	add(Entry{BasicLockedOut, 429, "", "Too many failed attempts; try again later.",
-		"`max_failures` wrong passwords for this user from this client IP within `lockout_seconds`.",
+		"`max_failures` wrong passwords for this user from this client IP within `lockout_seconds`, or, for at most a second, that many attempts of the pair still being verified (in-flight attempts count against the limit).",
 		"Wait for the Retry-After delay; if it is an attack, block the client IP upstream of the gateway.",
 		ClassClient, ""})
 
