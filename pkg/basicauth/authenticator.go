@@ -77,6 +77,11 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	}
 	u := a0.u
 	id := &gateway.Identity{Consumer: u.consumer, CredentialID: u.name}
+	if a.file != nil && store.warning != "" && store.warned.CompareAndSwap(false, true) {
+		// A credentials_file is read at run time: its warning is logged
+		// once per version of the file, with the first request it serves.
+		id.Warning = errcode.New(errcode.ConfigInvalid, "config warning: credentials_file: %s", store.warning).With("warning", "true")
+	}
 	if a.hide {
 		id.Headers = map[string]string{header: ""}
 	}
@@ -91,5 +96,8 @@ func (a *Authenticator) lockedOut(fp string, left time.Duration) error {
 	return errcode.New(errcode.BasicLockedOut, "user locked out for this client after %d failures", a.lockout.Max).
 		With("credential", fp).With("retry_after", secs).WithHeader("Retry-After", strconv.Itoa(secs))
 }
+
+// Warnings are the compiled config's warnings (authkit check prints them).
+func (a *Authenticator) Warnings() []string { return a.policy.Warnings }
 
 var _ gateway.Authenticator = (*Authenticator)(nil)

@@ -113,6 +113,7 @@ func (c *Config) Compile() (*Authenticator, error) {
 			RunOnPreflight: runOnPreflight,
 			LogLevel:       c.LogLevel,
 			Challenge:      gateway.BasicChallenge(realm),
+			Warnings:       store.warnings("credentials"),
 		},
 	}
 	if c.CredentialsFile != "" {

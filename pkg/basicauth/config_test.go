@@ -293,3 +293,36 @@ func FuzzConfigJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestFakeImitatesTheMostExpensiveHash (issue 11, item 5): with users of
+// different costs, unknown users verify a fake of the most expensive one,
+// every time (main took whichever user map iteration returned first), and
+// the config compiles with a warning.
+func TestFakeImitatesTheMostExpensiveHash(t *testing.T) {
+	cheap := mustHash(t, "pw") // bcrypt cost 4
+	dear, err := passwd.HashBcrypt([]byte("pw"), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	argon, err := passwd.HashArgon2id([]byte("pw"), passwd.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := []Credential{{"a", cheap, "c"}, {"b", dear, "c"}, {"c", argon, "c"}, {"d", cheap, "c"}}
+	for i := 0; i < 50; i++ {
+		a, err := (&Config{Credentials: creds}).Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := a.static.fake.BcryptCost(); c != 6 {
+			t.Fatalf("compile %d: fake is %s, want bcrypt cost 6", i, a.static.fake.Params())
+		}
+		if w := a.Warnings(); len(w) != 1 || !strings.Contains(w[0], "bcrypt cost 6 (") || !strings.Contains(w[0], "argon2id m=64,t=1,p=1") {
+			t.Fatalf("warnings %q", w)
+		}
+	}
+	a, _ := (&Config{Credentials: creds[:1]}).Compile()
+	if len(a.Warnings()) != 0 {
+		t.Fatal("one parameter set: no warning")
+	}
+}

@@ -226,8 +226,8 @@ func init() {
 
 	// --- the gateway --------------------------------------------------------
 	add(Entry{ConfigInvalid, 500, "", "The gateway is misconfigured.",
-		"The plugin's configuration cannot be compiled (a bad URL, hash, JWKS, algorithm, or an unreadable credentials file).",
-		"The log line names the field and the reason; run `authkit check kong.yaml` to find every problem offline.",
+		"The plugin's configuration cannot be compiled (a bad URL, hash, JWKS, algorithm, or an unreadable credentials file). With `\"outcome\":\"accepted\"` at warn it is a warning, not a refusal: the config works but weakens a guarantee (Basic users whose hashes differ in scheme or cost can be told from unknown users by timing).",
+		"The log line names the field and the reason; run `authkit check kong.yaml` to find every problem offline. For the hash warning, rehash every user with one scheme and cost (`authkit hash password`).",
 		ClassGateway, ""})
 	add(Entry{ConsumerNotFound, 500, "", "The gateway is misconfigured.",
 		"A consumer that a credential maps to (or the `anonymous` consumer) does not exist in Kong.",

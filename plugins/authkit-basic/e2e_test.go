@@ -424,3 +424,31 @@ func TestLockoutHoldsUnderConcurrency(t *testing.T) {
 		accepted(t, r, aliceID, "alice", "alice")
 	}
 }
+
+// TestMixedHashCostsWarnOnce (issue 11, item 5): a config whose users'
+// hashes differ in cost logs one warning at warn, on the first request of
+// that config only, and lets requests through as usual.
+func TestMixedHashCostsWarnOnce(t *testing.T) {
+	s := plugin(t)
+	cfg := baseConfig(t) // alice bcrypt cost 4, bob argon2id m=64
+	inst := s.StartInstance(t, cfg)
+	first := inst.Access(t, get("Authorization", basic("alice", "alice-pw")))
+	accepted(t, first, aliceID, "alice", "alice")
+	var warns []kongwire.LogLine
+	for _, l := range first.Logs {
+		if l.Level == "warn" {
+			warns = append(warns, l)
+		}
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0].Message, `"code":"CONFIG_INVALID"`) || !strings.Contains(warns[0].Message, `"outcome":"accepted"`) ||
+		!strings.Contains(warns[0].Message, "bcrypt cost 4") || !strings.Contains(warns[0].Message, "argon2id m=64,t=1,p=1") {
+		t.Fatalf("want one warning naming both parameter sets, got %+v", first.Logs)
+	}
+	again := s.StartInstance(t, cfg).Access(t, get("Authorization", basic("bob", "bob-pw")))
+	accepted(t, again, bobID, "bob", "bob")
+	for _, l := range again.Logs {
+		if l.Level == "warn" {
+			t.Fatalf("the warning was logged twice for one config: %+v", again.Logs)
+		}
+	}
+}
