@@ -66,6 +66,18 @@ func (d *discovered) metadata(ctx context.Context) (*jwks.Metadata, error) {
 		}
 	}
 	v, err, _ := d.group.Do("", func() (any, error) {
+		// Check again under the lock: a caller that read the state just
+		// before another flight ended must not start a second fetch
+		// within minRefresh (the check above alone is check-then-act).
+		d.mu.RLock()
+		meta, fetched, tried, lastErr := d.meta, d.fetched, d.tried, d.lastErr
+		d.mu.RUnlock()
+		if now := time.Now(); meta != nil && now.Sub(fetched) < d.ttl || now.Sub(tried) < d.minRefresh && (meta != nil || lastErr != nil) {
+			if meta != nil {
+				return meta, nil
+			}
+			return nil, lastErr
+		}
 		m, err := jwks.Discover(context.WithoutCancel(ctx), d.client, d.issuer)
 		d.mu.Lock()
 		defer d.mu.Unlock()
