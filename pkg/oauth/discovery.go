@@ -49,6 +49,10 @@ func discover(issuer string, c *provider.Client, minRefresh, ttl time.Duration) 
 	return d
 }
 
+// beforeFlight runs between the check and the flight (tests only: it
+// widens the window in which another flight can end).
+var beforeFlight func()
+
 func (d *discovered) metadata(ctx context.Context) (*jwks.Metadata, error) {
 	now := time.Now()
 	d.mu.RLock()
@@ -64,6 +68,9 @@ func (d *discovered) metadata(ctx context.Context) (*jwks.Metadata, error) {
 		if lastErr != nil {
 			return nil, lastErr
 		}
+	}
+	if beforeFlight != nil {
+		beforeFlight()
 	}
 	v, err, _ := d.group.Do("", func() (any, error) {
 		// Check again under the lock: a caller that read the state just

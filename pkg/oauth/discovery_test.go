@@ -26,18 +26,24 @@ func TestDiscoveryMinRefreshUnderConcurrency(t *testing.T) {
 	}))
 	defer srv.Close()
 	d := &discovered{issuer: srv.URL, client: provider.New(time.Second), minRefresh: time.Hour, ttl: time.Hour}
-	var wg sync.WaitGroup
-	for wave := 0; wave < 20; wave++ {
-		for i := 0; i < 20; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := d.metadata(context.Background()); err == nil {
-					t.Error("no error from a failing provider")
-				}
-			}()
+	// The interleaving: this caller has checked the state (nothing tried
+	// yet) when another request runs a whole flight; then it goes on.
+	var first atomic.Bool
+	beforeFlight = func() {
+		if first.CompareAndSwap(false, true) {
+			done := make(chan struct{})
+			go func() { defer close(done); d.metadata(context.Background()) }()
+			<-done
 		}
-		time.Sleep(time.Millisecond)
+	}
+	defer func() { beforeFlight = nil }()
+	if _, err := d.metadata(context.Background()); err == nil {
+		t.Fatal("no error from a failing provider")
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.metadata(context.Background()) }()
 	}
 	wg.Wait()
 	if n := fetches.Load(); n != 1 {
