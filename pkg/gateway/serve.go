@@ -188,7 +188,7 @@ func (s *session) accept(ident *Identity, anonymous bool) {
 	if ident.Virtual != nil {
 		consumer = ident.Virtual
 	} else if ident.Consumer != "" {
-		c, err := loadConsumer(s.kong, ident.Consumer)
+		c, err := loadConsumer(s.kong, s.req.meta.workspace(), ident.Consumer)
 		if err != nil {
 			s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("load consumer %q: %w", ident.Consumer, err)))
 			return
