@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -110,14 +111,28 @@ func (d *discovered) metadata(ctx context.Context) (*jwks.Metadata, error) {
 type discoveredKeys struct {
 	d    *discovered
 	opts jwks.RemoteOptions
+	last atomic.Pointer[remoteFor] // the set for the latest jwks_uri
 }
 
+type remoteFor struct {
+	url string
+	rs  *jwks.RemoteSet
+}
+
+// Lookup runs on every JWT, cache hits included (they check their key is
+// still in the set), so the RemoteSet is remembered instead of asked of the
+// registry (a lock and a key built per call) each time.
 func (k *discoveredKeys) Lookup(ctx context.Context, kid string) (*jwks.Key, error) {
 	m, err := k.d.metadata(ctx)
 	if err != nil {
 		return nil, errcode.From(err).With("stage", "discovery")
 	}
-	return jwks.Remote(m.JWKSURI, k.opts).Lookup(ctx, kid)
+	r := k.last.Load()
+	if r == nil || r.url != m.JWKSURI {
+		r = &remoteFor{url: m.JWKSURI, rs: jwks.Remote(m.JWKSURI, k.opts)}
+		k.last.Store(r)
+	}
+	return r.rs.Lookup(ctx, kid)
 }
 
 // current is the RemoteSet behind the keys, once discovery succeeded.
