@@ -57,3 +57,12 @@ func CheckRefusal(t testing.TB, r *Result, plugin string, status int, code strin
 	}
 	return CheckRecord(t, r, plugin, code)
 }
+
+// CheckTrips asserts an event's cost: its PDK round trips, how many
+// separate writes of the plugin Kong read (batches), and the calls in order.
+func CheckTrips(t testing.TB, what string, r *Result, trips, batches int, calls ...string) {
+	t.Helper()
+	if r.RoundTrips() != trips || r.Batches() != batches || strings.Join(r.Calls, ",") != strings.Join(calls, ",") {
+		t.Errorf("%s: %d round trips in %d batches, calls %v; want %d in %d, calls %v", what, r.RoundTrips(), r.Batches(), r.Calls, trips, batches, calls)
+	}
+}

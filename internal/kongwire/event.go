@@ -1,6 +1,7 @@
 package kongwire
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -121,12 +122,22 @@ type Result struct {
 	// ProcessOutput is the plugin's output when the event ended with
 	// "closed" and the process died (e.g. a panic stack).
 	ProcessOutput []string
+
+	roundTrips, batches int
 }
 
-// RoundTrips returns the number of PDK round trips the event cost, i.e.
-// len(Calls). The CmdHandleEvent call itself is not counted (§3.3: add one
-// per event).
-func (r *Result) RoundTrips() int { return len(r.Calls) }
+// RoundTrips returns the number of PDK round trips the event cost: how many
+// times Kong answered calls and then had to wait for the plugin's next
+// frame. Calls the plugin writes together (a batch, or deferred calls)
+// cost one; the batch that ends the event or exits costs none, since no
+// one waits after it. A stock go-pdk plugin pays one per call. The
+// CmdHandleEvent call itself is not counted (§3.3: add one per event).
+func (r *Result) RoundTrips() int { return r.roundTrips }
+
+// Batches returns how many separate arrivals of frames from the plugin
+// Kong read during the event (about the plugin's write syscalls: go-pdk
+// writes each frame in two, the project's server a whole batch in one).
+func (r *Result) Batches() int { return r.batches }
 
 // Header returns the first value of a response header.
 func (r *Result) Header(name string) string { return r.Headers.Get(name) }
@@ -169,6 +180,9 @@ type event struct {
 	upMethod, upPath, upQuery, upScheme string
 	upHeaders                           http.Header
 	upBody                              []byte
+
+	// cleanup runs when the event ends (spooled request bodies).
+	cleanup []func()
 
 	// current response (response/log phases start from up)
 	status  int
@@ -240,6 +254,9 @@ func (inst *Instance) Event(t testing.TB, phase string, req *Request, up *Upstre
 	}
 
 	e.run()
+	for _, f := range e.cleanup {
+		f()
+	}
 
 	r := e.res
 	if !r.Exited && r.Err == nil {
@@ -288,16 +305,35 @@ func (e *event) run() {
 		e.connFailed(c, err)
 		return
 	}
+	// A bufio.Reader shows which frames arrived together: a read that finds
+	// nothing buffered starts a new batch (Kong's cosocket waits).
+	br := bufio.NewReaderSize(c, 64<<10)
+	counted := false
+	newBatch := func() {
+		if br.Buffered() == 0 {
+			e.res.batches++
+			e.res.roundTrips++
+			counted = true
+		}
+	}
 	for {
-		name, err := readFrame(c)
+		newBatch()
+		name, err := readFrame(br)
 		if err != nil {
 			e.connFailed(c, err)
 			return
 		}
 		if len(name) == 0 {
-			break // end of event
+			if counted {
+				e.res.roundTrips-- // the end of the event: no one waits
+			}
+			break
 		}
-		args, err := readFrame(c)
+		if string(name) == "kong.response.exit" && counted {
+			e.res.roundTrips-- // never answered: no one waits
+			counted = false
+		}
+		args, err := readFrame(br)
 		if err != nil {
 			e.connFailed(c, err)
 			return
@@ -318,7 +354,7 @@ func (e *event) run() {
 		}
 		var out []byte
 		if reply != nil {
-			out, err = proto.Marshal(reply)
+			out, err = marshalReply(reply) // lenient.go: strings need not be UTF-8, as in Kong
 			if err != nil {
 				c.Close()
 				e.fail(fmt.Errorf("encoding reply of %s: %w", method, err), true)
@@ -330,9 +366,14 @@ func (e *event) run() {
 			return
 		}
 	}
-	frame, err := readFrame(c)
+	frame, err := readFrame(br)
 	if err != nil {
 		e.connFailed(c, err)
+		return
+	}
+	if br.Buffered() != 0 {
+		c.Close()
+		e.fail(fmt.Errorf("%d bytes after the RpcReturn", br.Buffered()), true)
 		return
 	}
 	var ret kpp.RpcReturn

@@ -3,6 +3,9 @@ package kongwire_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -173,8 +176,9 @@ func TestAccessExitAndPassThrough(t *testing.T) {
 	if res.Headers.Get("Content-Type") != "application/json" {
 		t.Errorf("headers = %v", res.Headers)
 	}
-	if strings.Join(res.Calls, ",") != "kong.request.get_headers,kong.response.exit" || res.RoundTrips() != 2 {
-		t.Errorf("calls = %v", res.Calls)
+	// exit is never answered, so only get_headers is a round trip.
+	if strings.Join(res.Calls, ",") != "kong.request.get_headers,kong.response.exit" || res.RoundTrips() != 1 {
+		t.Errorf("calls = %v, round trips %d", res.Calls, res.RoundTrips())
 	}
 
 	res = inst.Access(t, &kongwire.Request{Headers: http.Header{"X-User": {"alice"}}})
@@ -297,4 +301,56 @@ func TestStartInstanceBadConfig(t *testing.T) {
 	}
 	// The server survives (go-pdk only drops that connection).
 	srv.StartInstance(t, nil)
+}
+
+// A body larger than client_body_buffer_size reaches the plugin as a file
+// path (pb_rpc.lua's body_filepath); go-pdk's GetRawBody reads the file,
+// and fails when the plugin does not share Kong's filesystem.
+func TestSpooledBody(t *testing.T) {
+	srv := kongwire.Start(t, echoBin(t))
+	inst := srv.StartInstance(t, map[string]any{"message": "m"})
+	for _, n := range []int{0, kongwire.DefaultClientBodyBufferSize, kongwire.DefaultClientBodyBufferSize + 1, 3 << 20} {
+		res := inst.Access(t, &kongwire.Request{Method: "POST", Body: []byte(strings.Repeat("a", n)), Headers: http.Header{"X-Raw-Body": {"1"}}})
+		h := res.UpstreamHeaders
+		spooled := n > kongwire.DefaultClientBodyBufferSize
+		if h.Get("X-Echo-Body-Len") != strconv.Itoa(n) || h.Get("X-Echo-Body-Err") != "" || (h.Get("X-Echo-Body-File") == "yes") != spooled {
+			t.Fatalf("%d bytes: %v", n, h)
+		}
+	}
+	if files, _ := os.ReadDir(filepath.Join(srv.Prefix, "client_body_temp")); len(files) != 0 {
+		t.Fatalf("spooled files outlive their request: %d", len(files))
+	}
+	srv.BodyFileUnreachable = true
+	res := inst.Access(t, &kongwire.Request{Method: "POST", Body: []byte(strings.Repeat("a", 64<<10)), Headers: http.Header{"X-Raw-Body": {"1"}}})
+	if h := res.UpstreamHeaders; h.Get("X-Echo-Body-Len") != "0" || !strings.Contains(h.Get("X-Echo-Body-Err"), "no such file") {
+		t.Fatalf("unreachable file: %v", h)
+	}
+}
+
+// Kong escapes control characters in a request header value a plugin sets
+// (lua-nginx, seen in Kong 3.9.3) instead of refusing or dropping them.
+func TestSetHeaderEscapesControlCharacters(t *testing.T) {
+	srv := kongwire.Start(t, echoBin(t))
+	inst := srv.StartInstance(t, map[string]any{"message": "a\r\nX-Evil: 1\x00\tb"})
+	res := inst.Access(t, &kongwire.Request{Headers: http.Header{"X-Client": {"c\x01d"}}})
+	if got := res.UpstreamHeaders.Get("X-Echo-Message"); got != "a%0D%0AX-Evil: 1%00\tb" {
+		t.Fatalf("X-Echo-Message %q", got)
+	}
+	if got := res.UpstreamHeaders.Get("X-Client"); got != "c\x01d" {
+		t.Fatalf("a client header is forwarded as sent: %q", got)
+	}
+}
+
+// A header that is not UTF-8 (nginx accepts it; Kong's lua-protobuf encodes
+// it as is) makes go-pdk's GetHeaders fail: the plugin sees no headers.
+func TestHeaderNotUTF8(t *testing.T) {
+	srv := kongwire.Start(t, echoBin(t))
+	inst := srv.StartInstance(t, map[string]any{"message": "m"})
+	res := inst.Access(t, &kongwire.Request{Headers: http.Header{"X-User": {"alice"}, "X-Latin1": {"caf\xe9"}}})
+	if res.Err != nil || res.Exited {
+		t.Fatalf("%+v", res)
+	}
+	if got, _ := json.Marshal(res.Serialize); string(got) != `{"authkit":{"ok":true,"user":""}}` {
+		t.Errorf("the plugin must not see X-User: serialize = %s", got)
+	}
 }

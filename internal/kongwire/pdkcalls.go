@@ -7,6 +7,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -233,7 +234,7 @@ func init() {
 		return headersStruct(e.req.Headers, max), nil
 	})
 	addP("kong.request.get_raw_body", phasesBeforeLog, false, func(e *event, _ []byte) (proto.Message, error) {
-		return &kpp.RawBodyResult{Kind: &kpp.RawBodyResult_Content{Content: append([]byte{}, e.req.Body...)}}, nil
+		return e.rawBody() // body.go: a large body is spooled to a file, as nginx does
 	})
 	add("kong.request.get_uri_captures", func(e *event, _ []byte) (proto.Message, error) { return &kpp.UriCapturesResult{}, nil })
 
@@ -339,10 +340,10 @@ func init() {
 		e.upQuery = encodeQuery(luaFromStruct(&st))
 		return nil, nil
 	})
-	addP("kong.service.request.set_header", phasesRewriteAccess, false, headerKV(func(e *event) http.Header { return e.upHeaders }, false))
-	addP("kong.service.request.add_header", phasesRewriteAccess, false, headerKV(func(e *event) http.Header { return e.upHeaders }, true))
+	addP("kong.service.request.set_header", phasesRewriteAccess, false, escapingCTL(headerKV(func(e *event) http.Header { return e.upHeaders }, false)))
+	addP("kong.service.request.add_header", phasesRewriteAccess, false, escapingCTL(headerKV(func(e *event) http.Header { return e.upHeaders }, true)))
 	addP("kong.service.request.clear_header", phasesRewriteAccess, false, clearHeader(func(e *event) http.Header { return e.upHeaders }))
-	addP("kong.service.request.set_headers", phasesRewriteAccess, false, setHeaders(func(e *event) http.Header { return e.upHeaders }))
+	addP("kong.service.request.set_headers", phasesRewriteAccess, false, escapingCTL(setHeaders(func(e *event) http.Header { return e.upHeaders })))
 	addP("kong.service.request.set_raw_body", phasesRewriteAccess, false, func(e *event, args []byte) (proto.Message, error) {
 		var b kpp.ByteString
 		if err := decode(args, &b); err != nil {
@@ -589,6 +590,39 @@ func encodeQuery(m map[string]any) string {
 		}
 	}
 	return strings.Join(parts, "&")
+}
+
+// escapingCTL models what ngx.req.set_header does with control characters
+// in a request header value (seen in Kong 3.9.3, OpenResty 1.25.3.2): it
+// neither refuses nor drops them but percent-escapes them, so the upstream
+// gets "a%0D%0AX-Evil: 1" for "a\r\nX-Evil: 1" (HTAB is kept). Only the
+// headers the call set are escaped; what the client sent is forwarded as is.
+func escapingCTL(fn func(*event, []byte) (proto.Message, error)) func(*event, []byte) (proto.Message, error) {
+	return func(e *event, args []byte) (proto.Message, error) {
+		before := e.upHeaders.Clone()
+		m, err := fn(e, args)
+		for k, vals := range e.upHeaders {
+			if slices.Equal(vals, before[k]) {
+				continue
+			}
+			for i, v := range vals {
+				vals[i] = escapeCTL(v)
+			}
+		}
+		return m, err
+	}
+}
+
+func escapeCTL(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 func headerKV(target func(*event) http.Header, add bool) func(*event, []byte) (proto.Message, error) {

@@ -56,6 +56,16 @@ type Server struct {
 	// NodeID is what kong.node.get_id returns.
 	NodeID string
 
+	// ClientBodyBufferSize is nginx's client_body_buffer_size: a request
+	// body larger than this reaches the plugin as a file path
+	// (RawBodyResult.body_filepath), see body.go. 0 means Kong's default,
+	// DefaultClientBodyBufferSize.
+	ClientBodyBufferSize int
+	// BodyFileUnreachable models a plugin server that does not share Kong's
+	// filesystem (external process management, another container): the
+	// path of a spooled body does not exist for it.
+	BodyFileUnreachable bool
+
 	// Consumers is Kong's consumer table used by kong.client.load_consumer.
 	// Set it before the first event or use SetConsumers.
 	Consumers []Consumer
@@ -65,8 +75,9 @@ type Server struct {
 	ctxs   map[*Request]*reqCtx
 	closed bool
 
-	seq   atomic.Int64 // __seq__ (plugins_iterator:__seq__)
-	msgID atomic.Int64 // RpcCall.sequence
+	seq      atomic.Int64 // __seq__ (plugins_iterator:__seq__)
+	spoolSeq atomic.Int64 // client_body_temp file names
+	msgID    atomic.Int64 // RpcCall.sequence
 
 	crashExpected atomic.Bool
 

@@ -1,6 +1,8 @@
 package apikey
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,7 +30,22 @@ func TestExtract(t *testing.T) {
 		{"header off", Request{Headers: map[string][]string{"apikey": {"k"}}}, false, true, false, Found{}, ErrMissing},
 		{"form body", Request{Body: []byte("apikey=kb&x=1"), ContentType: "application/x-www-form-urlencoded; charset=utf-8"}, true, true, true, Found{"kb", "apikey", InBody}, nil},
 		{"json body", Request{Body: []byte(`{"apikey":"kj","n":1}`), ContentType: "application/json"}, true, true, true, Found{"kj", "apikey", InBody}, nil},
-		{"json body non-string", Request{Body: []byte(`{"apikey":42}`), ContentType: "application/json"}, true, true, true, Found{}, ErrMissing},
+		{"json body non-string", Request{Body: []byte(`{"apikey":42}`), ContentType: "application/json"}, true, true, true, Found{Name: "apikey", Location: InBody}, ErrNotAKey},
+		{"json member twice", Request{Body: []byte(`{"apikey":"a","apikey":"b"}`), ContentType: "application/json"}, true, true, true, Found{Name: "apikey", Location: InBody}, ErrDuplicate},
+		{"json escaped name", Request{Body: []byte(`{"api\u006bey":"a","apikey":"b"}`), ContentType: "application/json"}, true, true, true, Found{Name: "apikey", Location: InBody}, ErrDuplicate},
+		{"json name in another case", Request{Body: []byte(`{"ApiKey":"kc"}`), ContentType: "application/json"}, true, true, true, Found{"kc", "apikey", InBody}, nil},
+		{"json nested member ignored", Request{Body: []byte(`{"x":{"apikey":"n"},"apikey":"kj"}`), ContentType: "application/json"}, true, true, true, Found{"kj", "apikey", InBody}, nil},
+		{"json array body", Request{Body: []byte(`[{"apikey":"n"}]`), ContentType: "application/json"}, true, true, true, Found{}, ErrMissing},
+		{"json broken, names the key", Request{Body: []byte(`{"apikey":"kj",}`), ContentType: "application/json"}, true, true, true, Found{Name: "apikey", Location: InBody}, ErrNotAKey},
+		{"json trailing data", Request{Body: []byte(`{"apikey":"kj"}{"apikey":"x"}`), ContentType: "application/json"}, true, true, true, Found{Name: "apikey", Location: InBody}, ErrNotAKey},
+		{"json unterminated value", Request{Body: []byte(`{"apikey":"kj`), ContentType: "application/json"}, true, true, true, Found{Name: "apikey", Location: InBody}, ErrNotAKey},
+		{"json broken, no key", Request{Body: []byte(`{"x":1,`), ContentType: "application/json"}, true, true, true, Found{}, ErrMissing},
+		{"header and broken json naming the key", Request{Headers: map[string][]string{"apikey": {"k"}}, Body: []byte(`{"APIKEY"`), ContentType: "application/json"}, true, true, true, Found{Name: "apikey", Location: "header+body"}, ErrDuplicate},
+		{"query value with bad escape", Request{RawQuery: "apikey=k&apikey=%zz"}, true, true, false, Found{Name: "apikey", Location: InQuery}, ErrDuplicate},
+		{"header and undecodable query", Request{Headers: map[string][]string{"apikey": {"k"}}, RawQuery: "apikey=%zz"}, true, true, false, Found{Name: "apikey", Location: "header+query"}, ErrDuplicate},
+		{"key behind a semicolon", Request{Headers: map[string][]string{"apikey": {"k"}}, RawQuery: "a=1;apikey=j"}, true, true, false, Found{Name: "apikey", Location: "header+query"}, ErrDuplicate},
+		{"undecodable query key alone", Request{RawQuery: "apikey=k%zz"}, true, true, false, Found{"k%zz", "apikey", InQuery}, nil},
+		{"form value with bad escape", Request{Body: []byte("apikey=k&apikey=%zz"), ContentType: "application/x-www-form-urlencoded"}, true, true, true, Found{Name: "apikey", Location: InBody}, ErrDuplicate},
 		{"body off", Request{Body: []byte("apikey=kb"), ContentType: "application/x-www-form-urlencoded"}, true, true, false, Found{}, ErrMissing},
 		{"other body type", Request{Body: []byte("apikey=kb"), ContentType: "text/plain"}, true, true, true, Found{}, ErrMissing},
 		{"two headers", Request{Headers: map[string][]string{"apikey": {"a", "b"}}}, true, true, false, Found{Name: "apikey", Location: InHeader}, ErrDuplicate},
@@ -64,6 +81,7 @@ func TestCompileCredentials(t *testing.T) {
 		{"short", []Credential{{"c1", "alice", "sha256:abcd", ""}}, "64 hex digits, got 4"},
 		{"not hex", []Credential{{"c1", "alice", "sha256:" + strings.Repeat("z", 64), ""}}, "not hex"},
 		{"no id", []Credential{{"", "alice", h, ""}}, "credentials[0].id"},
+		{"control character in id", []Credential{{"c1\r\nX-Evil: 1", "alice", h, ""}}, "credentials[0].id: \"c1\\r\\nX-Evil: 1\" has a control character"},
 		{"dup id", []Credential{{"c1", "alice", h, ""}, {"c1", "bob", FormatHash(HashKey("j")), ""}}, "credentials[1].id"},
 		{"dup key", []Credential{{"c1", "alice", h, ""}, {"c2", "bob", h, ""}}, `credentials[1].key_hash: the same key as credential "c1"`},
 		{"no consumer", []Credential{{"c1", "", h, ""}}, "credentials[0].consumer"},
@@ -117,6 +135,12 @@ func TestStrip(t *testing.T) {
 	if got := string(StripBody([]byte(`{"apikey":"k","n":[1,2],"s":"<a>"}`), "application/json", "apikey")); got != `{"n":[1,2],"s":"<a>"}` {
 		t.Fatalf("json %q", got)
 	}
+	if got := string(StripBody([]byte(`{"APIKey":"k","n":1}`), "application/json", "apikey")); got != `{"n":1}` {
+		t.Fatalf("json, other case %q", got)
+	}
+	if got := string(StripBody([]byte("x=1&apikey=%zz&apikey=k"), "application/x-www-form-urlencoded", "apikey")); got != "x=1" {
+		t.Fatalf("form, undecodable %q", got)
+	}
 	if StripBody([]byte(`{"n":1}`), "application/json", "apikey") != nil {
 		t.Fatal("unchanged body must return nil")
 	}
@@ -131,8 +155,62 @@ func FuzzExtract(f *testing.F) {
 		if err == nil && (got.Key == "" || len(got.Key) > MaxKeyLen) {
 			t.Fatalf("accepted %q", got.Key)
 		}
-		_ = gateway.StripQueryParam(query, "apikey")
-		_ = StripBody(body, ct, "apikey")
+		// Whatever key was accepted, hiding it leaves no key name behind
+		// for Extract to find in that place.
+		if err == nil && got.Location != InHeader {
+			left := r
+			left.Headers = nil
+			switch got.Location {
+			case InQuery:
+				left.RawQuery = gateway.StripQueryParam(query, "apikey")
+			case InBody:
+				if b := StripBody(body, ct, "apikey"); b != nil {
+					left.Body = b
+				}
+			}
+			if f, err := Extract([]string{"apikey"}, left, false, got.Location == InQuery, got.Location == InBody); !errors.Is(err, ErrMissing) {
+				t.Fatalf("after hiding %s, still found %+v %v", got.Location, f, err)
+			}
+		}
+	})
+}
+
+// FuzzJSONMembers: for a body encoding/json accepts as an object, the
+// members are exactly its keys, the last string value of each name is what
+// encoding/json keeps, and a name repeated is seen repeated.
+func FuzzJSONMembers(f *testing.F) {
+	for _, s := range []string{`{"apikey":"a","apikey":"b"}`, `{"a":{"b":1},"c":[1,"x"]}`, `{"api\u006bey":1}`, `{"a":"b",}`, `[1]`, `{"a":"b"} x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		members, broken := jsonMembers(body)
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(body, &obj); err != nil {
+			if !broken && json.Valid(body) && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+				t.Fatalf("valid object %q: %v", body, err)
+			}
+			return
+		}
+		if broken {
+			t.Fatalf("json.Unmarshal accepts %q, jsonMembers calls it broken", body)
+		}
+		seen := map[string]int{}
+		for _, m := range members {
+			seen[m.name]++
+			if _, ok := obj[m.name]; !ok {
+				t.Fatalf("member %q not in %v", m.name, obj)
+			}
+		}
+		if len(seen) != len(obj) {
+			t.Fatalf("members %v, encoding/json keys %d", seen, len(obj))
+		}
+		for i := len(members) - 1; i >= 0; i-- {
+			m := members[i]
+			var s string
+			if m.isString != (json.Unmarshal(obj[m.name], &s) == nil) && seen[m.name] == 1 {
+				t.Fatalf("member %q string=%v, encoding/json %s", m.name, m.isString, obj[m.name])
+			}
+		}
 	})
 }
 
@@ -174,6 +252,18 @@ func benchLookup(b *testing.B, n int) {
 	for i := 0; i < b.N; i++ {
 		if s.lookup(key) == nil {
 			b.Fatal("not found")
+		}
+	}
+}
+
+// BenchmarkExtractHeaderAndQuery is the default config's hot path: the key
+// in a header, the query searched for a duplicate.
+func BenchmarkExtractHeaderAndQuery(b *testing.B) {
+	r := Request{Headers: map[string][]string{"apikey": {"k_0123456789abcdef"}, "accept": {"*/*"}}, RawQuery: "page=2&sort=desc&lang=en"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Extract([]string{"apikey"}, r, true, true, false); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

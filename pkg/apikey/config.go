@@ -110,6 +110,9 @@ func (c *Config) Compile() (*Authenticator, error) {
 			Challenge:      gateway.KeyChallenge(c.Realm),
 		},
 	}
+	if inQuery {
+		a.policy.Prefetch |= gateway.FactRawQuery
+	}
 	if c.CredentialsFile != "" {
 		a.file = credfile.Watch(c.CredentialsFile, func(b []byte) (*Store, error) {
 			creds, err := credfile.Decode[Credential](b)

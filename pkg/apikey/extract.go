@@ -9,8 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"mime"
-	"net/url"
 	"strings"
+
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 )
 
 // Where a key was found.
@@ -20,8 +21,9 @@ const (
 	InBody   = "body"
 )
 
-// MaxBodyBytes bounds the body searched for a key (key_in_body).
-const MaxBodyBytes = 1 << 20
+// MaxBodyBytes bounds the body searched for a key (key_in_body): a larger
+// body is not searched, and not read beyond the limit.
+const MaxBodyBytes = gateway.MaxRawBody
 
 // MaxKeyLen bounds a key: anything longer is refused before hashing.
 const MaxKeyLen = 4096
@@ -31,6 +33,9 @@ var (
 	ErrMissing   = errors.New("no API key found")
 	ErrDuplicate = errors.New("API key given more than once")
 	ErrTooLong   = errors.New("API key too long")
+	// ErrNotAKey is a key name whose value cannot be a key: a JSON member
+	// that is not a string, or a JSON body that cannot be decoded.
+	ErrNotAKey = errors.New("API key value is not a string")
 )
 
 // Request is what extraction looks at. The caller fills only the sources
@@ -52,105 +57,156 @@ type Found struct {
 	Location string
 }
 
+// candidate is one occurrence of a key name; usable is false when its
+// value cannot be a key (see ErrNotAKey).
+type candidate struct {
+	value  string
+	usable bool
+}
+
 // Extract looks for each name of names, in order, in the header, the
 // query and the body (as Kong's key-auth does), returning the first name
-// found. Unlike key-auth, a name given more than once — two headers, or a
-// header and a query parameter, or twice in the query — is a duplicate
-// rather than "the header wins": the gateway cannot know which one the
-// client meant, and a smuggled second key must not be silently ignored.
+// found. Unlike key-auth, a name given more than once — two headers, a
+// header and a query parameter, twice in the query, twice in a form or
+// JSON body — is a duplicate rather than "the header wins" or "the last
+// member wins": the gateway cannot know which one the client meant, and a
+// smuggled second key must not be silently ignored. For the same reason an
+// occurrence that cannot be decoded but carries the name counts: a query or
+// form part with a bad escape or a ';' (gateway.ParamValues), a JSON member
+// that is not a string, a JSON body that does not parse but names the key.
+// JSON member names match case-insensitively, as Go's encoding/json
+// matches struct fields: an upstream in Go would read "APIKEY" too.
+// Empty values count as absent.
 func Extract(names []string, r Request, inHeader, inQuery, inBody bool) (Found, error) {
-	var query url.Values
-	if inQuery && r.RawQuery != "" {
-		query = parseQueryLenient(r.RawQuery)
-	}
-	var body map[string][]string
+	var body func(name string) []candidate
 	if inBody && len(r.Body) > 0 && len(r.Body) <= MaxBodyBytes {
 		body = bodyValues(r.Body, r.ContentType)
 	}
 	for _, name := range names {
-		var vals []string
+		var found []candidate
 		var where []string
-		if inHeader {
-			if v := nonEmpty(r.Headers[strings.ToLower(name)]); len(v) > 0 {
-				vals = append(vals, v...)
-				where = append(where, InHeader)
+		add := func(loc string, c []candidate) {
+			if len(c) > 0 {
+				found = append(found, c...)
+				where = append(where, loc)
 			}
 		}
-		if query != nil {
-			if v := nonEmpty(query[name]); len(v) > 0 {
-				vals = append(vals, v...)
-				where = append(where, InQuery)
-			}
+		if inHeader {
+			add(InHeader, usable(r.Headers[strings.ToLower(name)]))
+		}
+		if inQuery && r.RawQuery != "" {
+			add(InQuery, usable(gateway.ParamValues(r.RawQuery, name)))
 		}
 		if body != nil {
-			if v := nonEmpty(body[name]); len(v) > 0 {
-				vals = append(vals, v...)
-				where = append(where, InBody)
-			}
+			add(InBody, body(name))
 		}
 		switch {
-		case len(vals) == 0:
+		case len(found) == 0:
 			continue
-		case len(vals) > 1:
+		case len(found) > 1:
 			return Found{Name: name, Location: strings.Join(where, "+")}, ErrDuplicate
-		case len(vals[0]) > MaxKeyLen:
+		case !found[0].usable:
+			return Found{Name: name, Location: where[0]}, ErrNotAKey
+		case len(found[0].value) > MaxKeyLen:
 			return Found{Name: name, Location: where[0]}, ErrTooLong
 		}
-		return Found{Key: vals[0], Name: name, Location: where[0]}, nil
+		return Found{Key: found[0].value, Name: name, Location: where[0]}, nil
 	}
 	return Found{}, ErrMissing
 }
 
-func nonEmpty(v []string) []string {
-	out := v[:0:0]
+// usable turns values into candidates, dropping empty ones.
+func usable(v []string) []candidate {
+	var out []candidate
 	for _, s := range v {
 		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
+			out = append(out, candidate{s, true})
 		}
 	}
 	return out
 }
 
-// parseQueryLenient parses a query string, keeping what parses: a broken
-// escape in one parameter must not hide the key in another.
-func parseQueryLenient(q string) url.Values {
-	v := url.Values{}
-	for _, part := range strings.Split(q, "&") {
-		if part == "" {
-			continue
+// bodyValues returns the lookup for an application/x-www-form-urlencoded
+// body or a JSON object's top-level members; nil for other bodies.
+func bodyValues(body []byte, contentType string) func(name string) []candidate {
+	switch bodyKind(contentType) {
+	case kindForm:
+		raw := string(body)
+		return func(name string) []candidate { return usable(gateway.ParamValues(raw, name)) }
+	case kindJSON:
+		members, broken := jsonMembers(body)
+		return func(name string) []candidate {
+			var out []candidate
+			for _, m := range members {
+				if !strings.EqualFold(m.name, name) {
+					continue
+				}
+				switch {
+				case !m.isString:
+					out = append(out, candidate{})
+				case strings.TrimSpace(m.value) != "":
+					out = append(out, candidate{strings.TrimSpace(m.value), !broken})
+				}
+			}
+			if broken && len(out) == 0 && bytes.Contains(bytes.ToLower(body), []byte(strings.ToLower(name))) {
+				// The body does not parse, yet it names the key: a lenient
+				// parser upstream may find it.
+				out = append(out, candidate{})
+			}
+			return out
 		}
-		k, val, _ := strings.Cut(part, "=")
-		k, err1 := url.QueryUnescape(k)
-		val, err2 := url.QueryUnescape(val)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		v[k] = append(v[k], val)
 	}
-	return v
+	return nil
 }
 
-// bodyValues reads an application/x-www-form-urlencoded body or a JSON
-// object's top-level string members.
-func bodyValues(body []byte, contentType string) map[string][]string {
+const (
+	kindOther = iota
+	kindForm
+	kindJSON
+)
+
+func bodyKind(contentType string) int {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	switch {
 	case mt == "application/x-www-form-urlencoded":
-		return parseQueryLenient(string(body))
+		return kindForm
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
-		var obj map[string]json.RawMessage
-		dec := json.NewDecoder(bytes.NewReader(body))
-		if err := dec.Decode(&obj); err != nil {
-			return nil
-		}
-		out := map[string][]string{}
-		for k, raw := range obj {
-			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				out[k] = append(out[k], s)
-			}
-		}
-		return out
+		return kindJSON
 	}
-	return nil
+	return kindOther
+}
+
+type jsonMember struct {
+	name, value string
+	isString    bool
+}
+
+// jsonMembers lists the top-level members of a JSON object in order,
+// repeated names included (encoding/json's map decoding keeps only the
+// last). broken is set when the body is not exactly one well-formed JSON
+// value (trailing data included, which json.Unmarshal refuses); the members
+// read before the error are still returned, a member whose value could not
+// be read as a non-string. A valid body that is not an object has no
+// members.
+func jsonMembers(body []byte) (members []jsonMember, broken bool) {
+	broken = !json.Valid(body)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, broken
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return members, true
+		}
+		m := jsonMember{}
+		m.name, _ = tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return append(members, m), true
+		}
+		m.isString = json.Unmarshal(raw, &m.value) == nil
+		members = append(members, m)
+	}
+	return members, broken
 }

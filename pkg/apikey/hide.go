@@ -3,32 +3,37 @@ package apikey
 import (
 	"bytes"
 	"encoding/json"
-	"mime"
 	"strings"
 
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 )
 
-// StripBody removes name from a form or JSON body. It returns nil when the
-// body is neither or does not change.
+// StripBody removes name from a form or JSON body, as Extract finds it
+// (the same parsers: gateway.StripQueryParam for forms, JSON member names
+// case-insensitively). It returns nil when the body is neither or does not
+// change.
 func StripBody(body []byte, contentType, name string) []byte {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	switch {
-	case mt == "application/x-www-form-urlencoded":
+	switch bodyKind(contentType) {
+	case kindForm:
 		out := gateway.StripQueryParam(string(body), name)
 		if out == string(body) {
 			return nil
 		}
 		return []byte(out)
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+	case kindJSON:
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(body, &obj); err != nil {
 			return nil
 		}
-		if _, ok := obj[name]; !ok {
+		n := len(obj)
+		for k := range obj {
+			if strings.EqualFold(k, name) {
+				delete(obj, k)
+			}
+		}
+		if len(obj) == n {
 			return nil
 		}
-		delete(obj, name)
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)

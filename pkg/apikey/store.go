@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
@@ -86,6 +87,10 @@ func (s *Store) add(field string, creds []Credential) error {
 		at := fmt.Sprintf("%s[%d]", field, i)
 		if c.ID == "" {
 			return fmt.Errorf("%s.id: must not be empty", at)
+		}
+		if gateway.HeaderValue(c.ID) != c.ID {
+			// It goes to X-Credential-Identifier, which would be dropped.
+			return fmt.Errorf("%s.id: %q has a control character (it is sent in X-Credential-Identifier)", at, c.ID)
 		}
 		if ids[c.ID] {
 			return fmt.Errorf("%s.id: %q is used twice", at, c.ID)

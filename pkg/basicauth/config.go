@@ -116,6 +116,9 @@ func (c *Config) Compile() (*Authenticator, error) {
 			Warnings:       store.warnings("credentials"),
 		},
 	}
+	if a.lockout != nil {
+		a.policy.Prefetch |= gateway.FactClientIP
+	}
 	if c.CredentialsFile != "" {
 		a.file = credfile.Watch(c.CredentialsFile, func(b []byte) (*Store, error) {
 			creds, err := credfile.Decode[Credential](b)

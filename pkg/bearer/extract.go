@@ -55,19 +55,24 @@ type Input struct {
 //
 // Decisions (RFC 6750 §2.1 and §3.1):
 //   - No token anywhere → OAUTH_TOKEN_MISSING (401, challenge without an
-//     error code, §3.1).
-//   - An Authorization header with another scheme (Basic, Digest, …) is
-//     OAUTH_REQUEST_INVALID "unsupported authorization scheme", whether or
-//     not a token is also sent elsewhere: the request does carry
-//     authentication information, just not ours, and a Basic header next
-//     to a query token is two methods in one request. Reporting "missing"
-//     would hide a misconfigured client behind a bare challenge.
+//     error code, §3.1: "If the request lacks any authentication
+//     information … the resource server SHOULD NOT include an error code").
+//   - An Authorization header with another scheme (Basic, Digest, …) and no
+//     token elsewhere is the same case: the request lacks bearer
+//     credentials ("uses another method", §3.1), so it gets the bare 401
+//     challenge that tells the client which scheme to use. The log record
+//     names the scheme. An empty or blank Authorization header carries no
+//     credentials at all and is treated as absent.
+//   - Another scheme next to a token in the query or a cookie is two
+//     credentials in one request: OAUTH_REQUEST_INVALID (400), as is any
+//     second token (§2: one method only).
 //   - The scheme is matched case-insensitively (RFC 7235 §2.1); scheme and
 //     token are separated by 1*SP; surrounding OWS (SP, HTAB) is trimmed.
-//   - The token must be one b64token (§2.1: 1*( ALPHA / DIGIT / "-" / "." /
-//     "_" / "~" / "+" / "/" ) *"="); empty, several words, or any other
-//     character → OAUTH_REQUEST_INVALID. An empty header, query value or
-//     cookie counts as a malformed token, not as an absent one.
+//   - A Bearer header's token must be one b64token (§2.1: 1*( ALPHA /
+//     DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="); empty, several
+//     words, or any other character → OAUTH_REQUEST_INVALID (a malformed
+//     Bearer header, §3.1 invalid_request). An empty query value or cookie
+//     counts as a malformed token, not as an absent one.
 //   - A token longer than MaxTokenLen → OAUTH_TOKEN_MALFORMED.
 //
 // Error fields never contain the token; they name the source, the count, the
@@ -85,6 +90,19 @@ func Extract(in Input) (token, source string, err error) {
 			With("source", SourceCookie).With("count", len(in.Cookie))
 	}
 
+	// foreign is the scheme of an Authorization header that is not Bearer:
+	// credentials, but not bearer credentials.
+	foreign := ""
+	if len(in.Authorization) == 1 {
+		v := strings.Trim(in.Authorization[0], " \t")
+		if scheme, other := schemeOf(v); other {
+			foreign = scheme
+		}
+		if v == "" || foreign != "" {
+			in.Authorization = nil
+		}
+	}
+
 	n, source := 0, ""
 	if len(in.Authorization) == 1 {
 		n, source = n+1, SourceHeader
@@ -95,11 +113,16 @@ func Extract(in Input) (token, source string, err error) {
 	if len(in.Cookie) == 1 {
 		n, source = n+1, SourceCookie
 	}
-	switch n {
-	case 0:
+	switch {
+	case n == 0 && foreign != "":
+		scheme := logScheme(foreign)
+		return "", "", errcode.New(errcode.TokenMissing, "no bearer token: the Authorization header uses the %s scheme", scheme).
+			With("source", SourceHeader).With("scheme", scheme)
+	case n == 0:
 		return "", "", errcode.New(errcode.TokenMissing, "no bearer token in the request")
-	case 1:
-	default:
+	case foreign != "":
+		return "", "", unsupportedScheme(foreign)
+	case n > 1:
 		return "", "", multiple(in)
 	}
 
@@ -124,14 +147,9 @@ func Extract(in Input) (token, source string, err error) {
 }
 
 // multiple is the refusal for tokens sent by several methods (RFC 6750 §2).
-// A foreign scheme next to another source is reported as the scheme
-// problem: it is the more specific diagnosis.
 func multiple(in Input) error {
 	var sources []string
 	if len(in.Authorization) == 1 {
-		if scheme, foreign := schemeOf(in.Authorization[0]); foreign {
-			return unsupportedScheme(scheme)
-		}
 		sources = append(sources, SourceHeader)
 	}
 	if len(in.Query) == 1 {
@@ -145,15 +163,10 @@ func multiple(in Input) error {
 }
 
 // parseAuthorization splits `credentials = "Bearer" 1*SP b64token`
-// (RFC 6750 §2.1) and checks the token.
+// (RFC 6750 §2.1) and checks the token. Extract has already set aside
+// empty headers and other schemes.
 func parseAuthorization(v string) (string, error) {
 	v = strings.Trim(v, " \t") // OWS around a field value, RFC 9110 §5.5
-	if v == "" {
-		return "", errcode.New(errcode.RequestInvalid, "empty Authorization header").With("source", SourceHeader)
-	}
-	if scheme, foreign := schemeOf(v); foreign {
-		return "", unsupportedScheme(scheme)
-	}
 	token := ""
 	if i := strings.IndexAny(v, " \t"); i >= 0 {
 		token = strings.TrimLeft(v[i:], " ") // 1*SP; a tab is left to fail the grammar
@@ -174,16 +187,21 @@ func schemeOf(v string) (scheme string, foreign bool) {
 	return scheme, scheme != "" && !strings.EqualFold(scheme, "Bearer")
 }
 
-// unsupportedScheme is the refusal for Basic, Digest and every other
-// non-Bearer scheme. The scheme is client input: it is cut and quoted
-// before it reaches a log field.
+// unsupportedScheme is the refusal for Basic, Digest or any other
+// non-Bearer scheme sent next to a bearer token in the query or a cookie.
 func unsupportedScheme(scheme string) error {
+	scheme = logScheme(scheme)
+	return errcode.New(errcode.RequestInvalid, "unsupported authorization scheme %s next to a bearer token", scheme).
+		With("source", SourceHeader).With("scheme", scheme)
+}
+
+// logScheme cuts and quotes a foreign scheme name before it reaches a log
+// field: it is client input.
+func logScheme(scheme string) string {
 	if len(scheme) > maxSchemeLog {
 		scheme = scheme[:maxSchemeLog]
 	}
-	scheme = strconv.QuoteToASCII(scheme)
-	return errcode.New(errcode.RequestInvalid, "unsupported authorization scheme %s", scheme).
-		With("source", SourceHeader).With("scheme", scheme)
+	return strconv.QuoteToASCII(scheme)
 }
 
 // checkToken enforces the size bound and the b64token grammar.

@@ -41,12 +41,15 @@ func TestExtract(t *testing.T) {
 		{"header and query", Input{Authorization: []string{"Bearer a"}, Query: []string{"a"}}, "", "", errcode.RequestInvalid},
 		{"header and cookie", Input{Authorization: []string{"Bearer a"}, Cookie: []string{"b"}}, "", "", errcode.RequestInvalid},
 		{"query and cookie", Input{Query: []string{"a"}, Cookie: []string{"b"}}, "", "", errcode.RequestInvalid},
-		{"basic alone", Input{Authorization: []string{"Basic dXNlcjpwYXNz"}}, "", "", errcode.RequestInvalid},
+		{"basic alone", Input{Authorization: []string{"Basic dXNlcjpwYXNz"}}, "", "", errcode.TokenMissing},
 		{"basic and query", Input{Authorization: []string{"Basic dXNlcjpwYXNz"}, Query: []string{"a"}}, "", "", errcode.RequestInvalid},
-		{"digest", Input{Authorization: []string{`Digest username="x"`}}, "", "", errcode.RequestInvalid},
-		{"bearer prefix of longer scheme", Input{Authorization: []string{"BearerX abc"}}, "", "", errcode.RequestInvalid},
-		{"empty header", Input{Authorization: []string{""}}, "", "", errcode.RequestInvalid},
-		{"blank header", Input{Authorization: []string{"  "}}, "", "", errcode.RequestInvalid},
+		{"digest", Input{Authorization: []string{`Digest username="x"`}}, "", "", errcode.TokenMissing},
+		{"digest and cookie", Input{Authorization: []string{`Digest username="x"`}, Cookie: []string{"a"}}, "", "", errcode.RequestInvalid},
+		{"basic, query and cookie", Input{Authorization: []string{"Basic dXNlcjpwYXNz"}, Query: []string{"a"}, Cookie: []string{"b"}}, "", "", errcode.RequestInvalid},
+		{"blank header and query", Input{Authorization: []string{" "}, Query: []string{"abc"}}, "abc", SourceQuery, nil},
+		{"bearer prefix of longer scheme", Input{Authorization: []string{"BearerX abc"}}, "", "", errcode.TokenMissing},
+		{"empty header", Input{Authorization: []string{""}}, "", "", errcode.TokenMissing},
+		{"blank header", Input{Authorization: []string{"  "}}, "", "", errcode.TokenMissing},
 		{"scheme only", Input{Authorization: []string{"Bearer"}}, "", "", errcode.RequestInvalid},
 		{"scheme and spaces", Input{Authorization: []string{"Bearer   "}}, "", "", errcode.RequestInvalid},
 		{"two tokens", Input{Authorization: []string{"Bearer a b"}}, "", "", errcode.RequestInvalid},
@@ -182,7 +185,7 @@ func ExampleExtract() {
 	fmt.Println(err)
 	// Output:
 	// mF_9.B5f-4.1JqM header <nil>
-	// OAUTH_REQUEST_INVALID: unsupported authorization scheme "Basic"
+	// OAUTH_TOKEN_MISSING: no bearer token: the Authorization header uses the "Basic" scheme
 }
 
 func BenchmarkExtract(b *testing.B) {

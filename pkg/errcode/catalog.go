@@ -68,11 +68,11 @@ func add(e Entry) {
 func init() {
 	// --- bearer tokens ---------------------------------------------------
 	add(Entry{TokenMissing, 401, "", "Authentication required: no bearer token was sent.",
-		"The request carried no `Authorization: Bearer` token (nor the configured query parameter or cookie).",
+		"The request carried no `Authorization: Bearer` token (nor the configured query parameter or cookie), or only credentials of another scheme (e.g. `Authorization: Basic`; the log names the scheme).",
 		"Send the access token as `Authorization: Bearer <token>`. The challenge deliberately carries no error code.",
 		ClassClient, "RFC 6750 §3.1"})
 	add(Entry{RequestInvalid, 400, "invalid_request", "The request is malformed: send exactly one bearer token in the Authorization header.",
-		"Several tokens in one request (header plus query or cookie, or two Authorization headers), a scheme other than Bearer, or a malformed header.",
+		"Several tokens in one request (header plus query or cookie, two Authorization headers, or another scheme's credentials next to a query or cookie token), or a malformed Bearer header (no token, several words, characters outside RFC 6750's b64token).",
 		"Send one token by one method only. Check proxies or SDKs that add a second Authorization header.",
 		ClassClient, "RFC 6750 §2, §3.1"})
 	add(Entry{TokenMalformed, 401, "invalid_token", "The access token is malformed.",
@@ -128,7 +128,7 @@ func init() {
 		"Request the token with the scopes named in the challenge's `scope` parameter, and make sure the provider allows the client those scopes.",
 		ClassClient, "RFC 6750 §3.1"})
 	add(Entry{ClaimMismatch, 403, "insufficient_scope", "The access token lacks a required claim value.",
-		"A claim required by the configuration is missing or has another value.",
+		"A claim required by the configuration is missing or has another value, or the `consumer_claim` has a control character (it cannot be sent in X-Consumer-* headers unchanged).",
 		"Check the required claims in the plugin config against what the provider puts in the token.",
 		ClassClient, "RFC 6750 §3.1"})
 
@@ -180,8 +180,8 @@ func init() {
 		"Check the client id and secret, and the authentication method (Basic header vs form body) registered at the provider.",
 		ClassClient, "RFC 6749 §2.3.1, §5.2"})
 	add(Entry{TokenRequestInvalid, 400, "invalid_request", "The token or authorization request is malformed.",
-		"A required parameter is missing, repeated, or unsupported (e.g. no `grant_type`, two `client_id`s, credentials in both header and body).",
-		"Fix the client's request; the log names the parameter.",
+		"A required parameter is missing, repeated, or unsupported (e.g. no `grant_type`, two `client_id`s, credentials in both header and body), or, with `enforce`, the gateway cannot parse the request as the provider would: a body that is not form-urlencoded (multipart, JSON), a bad `%` escape or a `;`, undecodable Basic client credentials, token parameters in the query, a body larger than 1 MiB or spooled to a file the plugin cannot open.",
+		"Fix the client's request; the log names the parameter or the reason the request could not be parsed. Send token requests as `application/x-www-form-urlencoded` POST bodies.",
 		ClassClient, "RFC 6749 §5.2, §4.1.2.1"})
 	add(Entry{AccessDenied, 403, "access_denied", "The resource owner or the provider denied the request.",
 		"The user declined consent, or the provider's policy refused the request.",
@@ -194,11 +194,11 @@ func init() {
 		"Send the key in one of `key_names` (header or query by default).",
 		ClassClient, ""})
 	add(Entry{APIKeyDuplicate, 401, "", "Duplicate API key found.",
-		"The same key name was given more than once (two headers, or header and query).",
+		"The same key name was given more than once: two headers, header and query, twice in the query, or twice in a form or JSON body (JSON names compared case-insensitively). An occurrence that cannot be decoded (bad `%` escape, `;`, a non-string JSON member, a JSON body that does not parse but names the key) counts too.",
 		"Send the key once.",
 		ClassClient, ""})
 	add(Entry{APIKeyInvalid, 401, "", "Invalid authentication credentials.",
-		"The key does not match any configured credential.",
+		"The key does not match any configured credential, or the key name's only value cannot be a key (a JSON member that is not a string, a JSON body that does not parse).",
 		"Check that the client uses a current key; the log carries the key's fingerprint to compare with `authkit hash key`.",
 		ClassClient, ""})
 	add(Entry{APIKeyExpired, 401, "", "The API key has expired.",
@@ -234,7 +234,7 @@ func init() {
 		"Create the consumer in Kong (kong.yaml `consumers:`) or fix the mapping; the log names it.",
 		ClassGateway, ""})
 	add(Entry{InternalError, 500, "", "An unexpected error occurred.",
-		"A bug in the plugin (a recovered panic) or an unexpected gateway failure.",
-		"Report it with the log line; the plugin process kept running.",
+		"A bug in the plugin (a recovered panic), an unexpected gateway failure, or request data Kong could not hand over to the plugin: a header value that is not UTF-8 (go-pdk cannot decode it), a spooled request body the plugin process cannot open.",
+		"If the log says the headers or the body were unreadable, find the client sending non-UTF-8 header bytes, or run the plugin server where it can read Kong's client_body_temp files. Otherwise report it with the log line; the plugin process kept running.",
 		ClassGateway, ""})
 }

@@ -14,6 +14,8 @@
 //	refusal:  get_headers, log.<level>, log.set_serialize_value, exit (4)
 //
 // plus one call for get_credential when `anonymous` is set, one for
-// get_method when `run_on_preflight` is false, and load_consumer on a
+// get_method when `run_on_preflight` is false (a preflight let through
+// then costs get_method, get_credential and the set_headers that clears the
+// identity headers), and load_consumer on a
 // consumer-cache miss.
 package gateway

@@ -9,6 +9,7 @@ import (
 type fakeKong struct {
 	mu         sync.Mutex
 	headers    map[string][]string
+	headersErr error
 	method     string
 	credential string
 	consumers  map[string]Consumer // by id and by username
@@ -36,6 +37,9 @@ func (f *fakeKong) call(name string) {
 
 func (f *fakeKong) Headers() (map[string][]string, error) {
 	f.call("get_headers")
+	if f.headersErr != nil {
+		return nil, f.headersErr
+	}
 	return f.headers, nil
 }
 func (f *fakeKong) Method() (string, error)     { f.call("get_method"); return f.method, nil }

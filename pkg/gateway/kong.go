@@ -6,6 +6,8 @@ import (
 	"github.com/Kong/go-pdk/entities"
 	"github.com/Kong/go-pdk/server/kong_plugin_protocol"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/kong-authkit/kong-authkit/pkg/pluginserver"
 )
 
 // Kong is every call the suite makes to Kong. One method is one PDK round
@@ -42,8 +44,14 @@ type Consumer struct {
 	Tags                   []string
 }
 
-// PDK adapts go-pdk to Kong.
-func PDK(k *pdk.PDK) Kong { return pdkKong{k} }
+// PDK adapts go-pdk to Kong: pipelined over the project's plugin server,
+// one PDK round trip per call under go-pdk's own server.
+func PDK(k *pdk.PDK) Kong {
+	if c := pluginserver.ConnOf(k); c != nil {
+		return pipelinedKong{pdkKong{k}, c}
+	}
+	return pdkKong{k}
+}
 
 type pdkKong struct{ k *pdk.PDK }
 
@@ -54,8 +62,9 @@ const maxHeaders = 1000
 func (p pdkKong) Headers() (map[string][]string, error) { return p.k.Request.GetHeaders(maxHeaders) }
 func (p pdkKong) Method() (string, error)               { return p.k.Request.GetMethod() }
 func (p pdkKong) RawQuery() (string, error)             { return p.k.Request.GetRawQuery() }
-func (p pdkKong) RawBody() ([]byte, error)              { return p.k.Request.GetRawBody() }
 func (p pdkKong) ClientIP() (string, error)             { return p.k.Client.GetForwardedIp() }
+
+// RawBody is in body.go: a bounded read, also of a body Kong spooled to a file.
 
 func (p pdkKong) Credential() (string, error) {
 	c, err := p.k.Client.GetCredential()

@@ -5,11 +5,52 @@ import "strings"
 // Request gives an Authenticator lazy access to the request: each datum is
 // fetched from Kong at most once, and only when asked for.
 type Request struct {
-	kong    Kong
-	meta    *Meta
-	headers map[string][]string
-	method  *string
-	ip      *string
+	kong       Kong
+	meta       *Meta
+	headers    map[string][]string
+	hdrErr     error
+	method     *string
+	ip         *string
+	rawQuery   *string
+	credential *string
+}
+
+// prefetch reads the facts in need in one round trip when Kong can batch
+// (pipelinedKong); otherwise each is read lazily on first use. A failed
+// batch leaves everything to the lazy path.
+func (r *Request) prefetch(need Facts) {
+	f, ok := r.kong.(Fetcher)
+	if !ok || need == 0 {
+		return
+	}
+	snap, err := f.Fetch(need)
+	if err != nil {
+		return
+	}
+	if snap.Have&FactHeaders != 0 {
+		r.setHeaders(snap.Headers)
+	}
+	if snap.Have&FactMethod != 0 {
+		r.method = &snap.Method
+	}
+	if snap.Have&FactRawQuery != 0 {
+		r.rawQuery = &snap.RawQuery
+	}
+	if snap.Have&FactClientIP != 0 {
+		r.ip = &snap.ClientIP
+	}
+	if snap.Have&FactCredential != 0 {
+		r.credential = &snap.Credential
+	}
+}
+
+func (r *Request) setHeaders(h map[string][]string) {
+	lower := make(map[string][]string, len(h))
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		lower[lk] = append(lower[lk], v...)
+	}
+	r.headers = lower
 }
 
 // Header returns the first value of a request header ("" if absent).
@@ -27,16 +68,22 @@ func (r *Request) HeaderValues(name string) []string {
 	if r.headers == nil {
 		h, err := r.kong.Headers()
 		if err != nil || h == nil {
+			r.hdrErr = err
 			h = map[string][]string{}
 		}
-		lower := make(map[string][]string, len(h))
-		for k, v := range h {
-			lk := strings.ToLower(k)
-			lower[lk] = append(lower[lk], v...)
-		}
-		r.headers = lower
+		r.setHeaders(h)
 	}
 	return r.headers[strings.ToLower(name)]
+}
+
+// HeadersErr returns the error of reading the request headers from Kong
+// (nil when they were read). Header and HeaderValues then see no headers
+// at all: a caller that must not mistake "unreadable" for "absent" checks
+// it. go-pdk refuses a header value that is not UTF-8 (proto3 strings), so
+// one such header hides every other.
+func (r *Request) HeadersErr() error {
+	r.HeaderValues("")
+	return r.hdrErr
 }
 
 // Headers returns all request headers, names lower-cased. The map is
@@ -66,7 +113,26 @@ func (r *Request) ClientIP() string {
 }
 
 // RawQuery returns the request's query string.
-func (r *Request) RawQuery() (string, error) { return r.kong.RawQuery() }
+func (r *Request) RawQuery() (string, error) {
+	if r.rawQuery == nil {
+		q, err := r.kong.RawQuery()
+		if err != nil {
+			return "", err
+		}
+		r.rawQuery = &q
+	}
+	return *r.rawQuery, nil
+}
+
+// Credential returns the id of the credential an earlier auth plugin
+// authenticated, or "".
+func (r *Request) Credential() string {
+	if r.credential == nil {
+		id, _ := r.kong.Credential()
+		r.credential = &id
+	}
+	return *r.credential
+}
 
 // RawBody returns the request body.
 func (r *Request) RawBody() ([]byte, error) { return r.kong.RawBody() }

@@ -44,6 +44,25 @@ type Policy struct {
 	// `authkit check` prints them.
 	Warnings []string
 	warned   atomic.Bool
+	// Prefetch are the request facts the authenticator reads besides the
+	// headers (e.g. the raw query for keys in the query string). With the
+	// project's plugin server they are fetched, with the headers and what
+	// the policy itself needs, in one round trip.
+	Prefetch Facts
+}
+
+// needs is every fact one event under p reads.
+func (p *Policy) needs() Facts {
+	f := FactHeaders | p.Prefetch
+	if !p.RunOnPreflight {
+		// A preflight let through asks whether an earlier plugin
+		// authenticated it (passUnauthenticated).
+		f |= FactMethod | FactCredential
+	}
+	if p.Anonymous != "" {
+		f |= FactCredential
+	}
+	return f
 }
 
 // Identity is a successful authentication.
@@ -110,14 +129,16 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 		return
 	}
 	s.policy = pol
+	s.req.prefetch(pol.needs())
 	s.warnConfig()
 	if !pol.RunOnPreflight && s.req.Method() == "OPTIONS" {
+		s.passUnauthenticated()
 		return
 	}
 	if pol.Anonymous != "" {
 		// Kong's logical OR: another auth plugin already succeeded. The
 		// headers this plugin would have set must not be the client's.
-		if id, _ := k.Credential(); id != "" {
+		if s.req.Credential() != "" {
 			if len(pol.OwnedHeaders) > 0 {
 				clear := make(map[string]string, len(pol.OwnedHeaders))
 				for _, h := range pol.OwnedHeaders {
@@ -127,6 +148,16 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 			}
 			return
 		}
+	}
+	// Every authenticator starts with the headers (this costs no extra
+	// call). go-pdk cannot decode a header value that is not UTF-8 (proto3
+	// strings), so one such header makes Kong's get_headers fail and every
+	// header look absent: a credential there would be neither seen nor
+	// counted as a duplicate. Refuse instead of authenticating a request
+	// the plugin only half read.
+	if err := s.req.HeadersErr(); err != nil {
+		s.refuse(errcode.New(errcode.InternalError, "request headers unreadable (a header value that is not UTF-8?): %v", err))
+		return
 	}
 	if testPanicHeader != "" && s.req.Header(testPanicHeader) != "" {
 		panic("authkit: panic injected by the test seam")
@@ -155,6 +186,32 @@ func (s *session) warnConfig() {
 		rec := s.record(errcode.New(errcode.ConfigInvalid, "config warning: %s", w).With("warning", "true"))
 		rec.Outcome = "accepted"
 		_ = s.kong.Log("warn", rec.Line())
+	}
+}
+
+// passUnauthenticated lets a CORS preflight through without authenticating
+// it (run_on_preflight: false), but never with identity headers the client
+// set: X-Consumer-*, X-Credential-Identifier, X-Anonymous-Consumer and the
+// plugin's own headers are cleared on this path as on every other path
+// that reaches the upstream. When an earlier auth plugin authenticated the
+// request, the X-Consumer-* set is that plugin's and stays; only this
+// plugin's own headers are cleared. A failure to clear refuses (fail
+// closed): the upstream must never see a spoofed identity.
+func (s *session) passUnauthenticated() {
+	clear := make(map[string]string, 5+len(s.policy.OwnedHeaders))
+	for _, h := range s.policy.OwnedHeaders {
+		clear[h] = ""
+	}
+	if s.req.Credential() == "" {
+		for _, h := range []string{HeaderConsumerID, HeaderConsumerCustomID, HeaderConsumerUsername, HeaderCredentialIdentity, HeaderAnonymousConsumer} {
+			clear[h] = ""
+		}
+	}
+	if len(clear) == 0 {
+		return
+	}
+	if err := s.kong.SetUpstreamHeaders(clear); err != nil {
+		s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("clear identity headers on preflight: %w", err)))
 	}
 }
 
@@ -226,6 +283,9 @@ func (s *session) accept(ident *Identity, anonymous bool) {
 	h[HeaderAnonymousConsumer] = ""
 	if anonymous {
 		h[HeaderAnonymousConsumer] = "true"
+	}
+	for k, v := range h {
+		h[k] = HeaderValue(v) // a value that cannot be sent as is is removed, never altered
 	}
 	if err := s.kong.SetUpstreamHeaders(h); err != nil {
 		s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("set upstream headers: %w", err)))

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -47,14 +48,26 @@ func TestSuccessSetsAndClearsIdentityHeaders(t *testing.T) {
 			t.Errorf("upstream %s = %q (present %v), want %q", k, got, present, v)
 		}
 	}
-	if f.callList() != "load_consumer,authenticate,set_headers" {
+	if f.callList() != "get_headers,load_consumer,authenticate,set_headers" {
 		t.Errorf("calls: %s", f.callList())
 	}
 	// Warm: the consumer comes from the cache, no load_consumer.
 	f2 := newFake()
 	Serve(f2, "p", &Meta{}, prepared(pol, ok))
-	if f2.callList() != "authenticate,set_headers" {
+	if f2.callList() != "get_headers,authenticate,set_headers" {
 		t.Errorf("warm calls: %s", f2.callList())
+	}
+}
+
+// Headers Kong could not hand over (go-pdk refuses a value that is not
+// UTF-8) refuse the request: every header would otherwise look absent.
+func TestUnreadableHeadersRefuse(t *testing.T) {
+	f := newFake()
+	f.headersErr = errors.New("string field contains invalid UTF-8")
+	pol := &Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon"}
+	Serve(f, "p", &Meta{}, prepared(pol, authFunc(func(*Request) (*Identity, error) { t.Fatal("must not run"); return nil, nil })))
+	if !f.exited || f.status != 500 || !strings.Contains(string(f.body), "INTERNAL_ERROR") {
+		t.Fatalf("%d %s (calls %s)", f.status, f.body, f.callList())
 	}
 }
 
@@ -151,8 +164,23 @@ func TestPreflight(t *testing.T) {
 	f.method = "OPTIONS"
 	pol := &Policy{Plugin: "p", RunOnPreflight: false}
 	Serve(f, "p", &Meta{}, prepared(pol, authFunc(func(*Request) (*Identity, error) { t.Fatal("must not run"); return nil, nil })))
-	if f.exited || f.callList() != "get_method" {
+	if f.exited || f.callList() != "get_method,get_credential,set_headers" {
 		t.Fatalf("calls %s", f.callList())
+	}
+	// Issue 11 item 8: the preflight passes, but no client-set identity.
+	for _, h := range []string{HeaderConsumerID, HeaderConsumerCustomID, HeaderConsumerUsername, HeaderCredentialIdentity, HeaderAnonymousConsumer} {
+		if v, ok := f.upstream[h]; !ok || v != "" {
+			t.Errorf("%s not cleared on preflight: %v", h, f.upstream)
+		}
+	}
+
+	// An earlier plugin authenticated: only the plugin's own headers go.
+	f = newFake()
+	f.method, f.credential = "OPTIONS", "cred-1"
+	pol = &Policy{Plugin: "p", OwnedHeaders: []string{"X-Authenticated-Scope"}}
+	Serve(f, "p", &Meta{}, prepared(pol, authFunc(func(*Request) (*Identity, error) { t.Fatal("must not run"); return nil, nil })))
+	if _, ok := f.upstream[HeaderConsumerID]; ok || f.upstream["X-Authenticated-Scope"] != "" || len(f.upstream) != 1 {
+		t.Fatalf("upstream %v", f.upstream)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,9 +56,9 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 			return nil, errcode.Wrap(errcode.InternalError, err)
 		}
 		rawQuery = q
-		if vals, err := url.ParseQuery(q); err == nil {
-			in.Query = vals[a.queryParam]
-		}
+		// The same parser finds the token and hides it (gateway/strip.go):
+		// a bad escape elsewhere in the query must not hide a second token.
+		in.Query = gateway.ParamValues(q, a.queryParam)
 	}
 	if a.cookie != "" {
 		in.Cookie = gateway.CookieValues(r.HeaderValues("Cookie"), a.cookie)
@@ -82,22 +81,30 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	if how == "jwt" {
 		id.Warning = a.staleWarning()
 	}
-	id.CredentialID = claims.JTI
+	// X-Credential-Identifier: jti, else sub, else the token's fingerprint.
+	// A claim that cannot go into a header unchanged (a CR, LF or other
+	// control character, gateway.HeaderValue) is passed over, never
+	// trimmed into someone else's identifier.
+	id.CredentialID = gateway.HeaderValue(claims.JTI)
 	if id.CredentialID == "" {
-		id.CredentialID = claims.Subject
+		id.CredentialID = gateway.HeaderValue(claims.Subject)
 	}
 	if id.CredentialID == "" {
 		id.CredentialID = "token:" + fp()
 	}
 	if a.consumer != "" {
 		v, ok := claimString(claims.Get(a.consumer))
+		// A consumer claim that is not a clean header value maps no
+		// consumer: it would reach X-Consumer-Custom-ID, and trimming it
+		// could name another consumer.
+		ok = ok && gateway.HeaderValue(v) == v
 		switch {
 		case ok && a.consumerBy == "custom_id":
 			id.Virtual = &gateway.Consumer{CustomID: v}
 		case ok:
 			id.Consumer, id.ConsumerOptional = v, a.optional
 		case !a.optional:
-			return nil, errcode.New(errcode.ClaimMismatch, "token has no string claim %q to map a consumer from", a.consumer).
+			return nil, errcode.New(errcode.ClaimMismatch, "token has no usable string claim %q to map a consumer from (absent, empty, or with control characters)", a.consumer).
 				With("credential", fp()).With("consumer_claim", a.consumer)
 		}
 	}
@@ -188,9 +195,11 @@ func looksLikeJWT(token string) bool {
 }
 
 // upstreamHeaders renders claims_to_headers plus the scope and subject
-// headers. A claim that is absent removes its header (spoofing).
+// headers. A claim that is absent removes its header (spoofing), and so
+// does one that cannot be sent unchanged (gateway.HeaderValue): dropping a
+// CR from "alice\r" would forward someone else's name.
 func (a *Authenticator) upstreamHeaders(c *accesstoken.Claims) map[string]string {
-	h := map[string]string{HeaderScope: headerSafe(strings.Join(c.Scopes, " ")), HeaderSubject: headerSafe(c.Subject)}
+	h := map[string]string{HeaderScope: gateway.HeaderValue(strings.Join(c.Scopes, " ")), HeaderSubject: gateway.HeaderValue(c.Subject)}
 	names := make([]string, 0, len(a.claimsToHdr))
 	for claim := range a.claimsToHdr {
 		names = append(names, claim)
@@ -198,21 +207,9 @@ func (a *Authenticator) upstreamHeaders(c *accesstoken.Claims) map[string]string
 	sort.Strings(names)
 	for _, claim := range names {
 		v, _ := claimString(c.Get(claim))
-		h[a.claimsToHdr[claim]] = headerSafe(v)
+		h[a.claimsToHdr[claim]] = gateway.HeaderValue(v)
 	}
 	return h
-}
-
-// headerSafe drops control characters from a claim-derived header value:
-// a CR or LF would make Kong's set_headers raise a Lua error (a 500 with the
-// plugin's call never answered), and nothing legitimate needs them.
-func headerSafe(v string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\t' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, v)
 }
 
 // claimString renders a scalar claim as text and an array of scalars

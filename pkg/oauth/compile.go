@@ -179,6 +179,9 @@ func (c *Config) Compile() (*Authenticator, error) {
 			OwnedHeaders:   ownedHeaders(c.ClaimsToHeaders),
 		},
 	}
+	if c.TokenQueryParam != "" {
+		a.policy.Prefetch |= gateway.FactRawQuery
+	}
 	remote := jwks.RemoteOptions{Client: httpc, MinRefresh: time.Duration(minRefresh) * time.Second, TTL: time.Duration(jwksTTL) * time.Second}
 	if minRefresh == 0 {
 		remote.MinRefresh = time.Nanosecond

@@ -76,7 +76,7 @@ type Config struct {
 	Anonymous string `json:"anonymous"`
 	// HideCredentials removes the token (header, query parameter or cookie) before proxying. Default: false.
 	HideCredentials bool `json:"hide_credentials"`
-	// ClaimsToHeaders maps claim names to upstream request headers (scalars as text, arrays joined by spaces); headers of absent claims are removed. Host, framing (Content-Length, Transfer-Encoding…) and identity headers (Authorization, X-Consumer-*…) are refused as targets. Default: {}.
+	// ClaimsToHeaders maps claim names to upstream request headers (scalars as text, arrays joined by spaces); headers of absent claims, and of claims with a control character, are removed. Host, framing (Content-Length, Transfer-Encoding…) and identity headers (Authorization, X-Consumer-*…) are refused as targets. Default: {}.
 	ClaimsToHeaders map[string]string `json:"claims_to_headers"`
 	// RunOnPreflight authenticates CORS preflight (OPTIONS) requests too. Default: true.
 	RunOnPreflight *bool `json:"run_on_preflight"`

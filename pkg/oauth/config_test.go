@@ -3,6 +3,8 @@ package oauth
 import (
 	"strings"
 	"testing"
+
+	"github.com/kong-authkit/kong-authkit/pkg/accesstoken"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -96,8 +98,19 @@ func TestClaimString(t *testing.T) {
 	}
 }
 
-func TestHeaderSafe(t *testing.T) {
-	if got := headerSafe("a\r\nX-Evil: 1\x00\x7f\tb"); got != "aX-Evil: 1\tb" {
-		t.Fatalf("%q", got)
+// A claim with a control character removes its header instead of being
+// trimmed into another value (issue 11: sanitise token-derived headers).
+func TestUpstreamHeadersDropUnsafeClaims(t *testing.T) {
+	a := &Authenticator{claimsToHdr: map[string]string{"name": "X-User-Name", "email": "X-User-Email"}}
+	c, err := accesstoken.ClaimsFromMap(map[string]any{"sub": "alice\r", "scope": "read\x01admin", "name": "Alice", "email": "alice@example.test\r\nX-Admin: true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.upstreamHeaders(c)
+	want := map[string]string{HeaderSubject: "", HeaderScope: "", "X-User-Name": "Alice", "X-User-Email": ""}
+	for k, v := range want {
+		if got, ok := h[k]; !ok || got != v {
+			t.Errorf("%s = %q (present %v), want %q", k, got, ok, v)
+		}
 	}
 }

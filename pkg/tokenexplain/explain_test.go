@@ -70,6 +70,123 @@ func TestParseToken(t *testing.T) {
 	}
 }
 
+// Parse is strict: what it cannot parse as the provider would is
+// ErrMalformed (refused with enforce), never "not OAuth".
+func TestParseMalformed(t *testing.T) {
+	const form = "application/x-www-form-urlencoded"
+	tests := []struct {
+		name, ct, query, body, authz string
+	}{
+		{"bad escape in the body", form, "", "grant_type=%zz", ""},
+		{"semicolon in the body", form, "", "grant_type=client_credentials;scope=admin", ""},
+		{"bad escape in the query", "", "response_type=code&client_id=a&x=%zz", "", ""},
+		{"semicolon in the query", "", "response_type=code;client_id=a", "", ""},
+		{"truncated escape", "", "response_type=code&client_id=a%2", "", ""},
+		{"multipart body", "multipart/form-data; boundary=x", "", "--x\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\npassword\r\n--x--\r\n", ""},
+		{"json body", "application/json", "", `{"grant_type":"password"}`, ""},
+		{"text body", "text/plain", "", "grant_type=password", ""},
+		{"body without content type", "", "", "grant_type=password", ""},
+		{"unparseable content type", "application/x-www-form-urlencoded; =", "", "grant_type=password", ""},
+		{"basic not base64", form, "", "grant_type=client_credentials", "Basic !!!"},
+		{"basic two spaces", form, "", "grant_type=client_credentials", "Basic  " + base64.StdEncoding.EncodeToString([]byte("app:x"))},
+		{"basic without colon", form, "", "grant_type=client_credentials", "Basic " + base64.StdEncoding.EncodeToString([]byte("app"))},
+		{"basic bad escape", form, "", "grant_type=client_credentials", basicAuth("a%zz", "x")},
+		{"basic empty client id", form, "", "grant_type=client_credentials", basicAuth("", "x")},
+		{"basic scheme only", form, "", "grant_type=client_credentials", "Basic"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Parse(tt.ct, tt.query, []byte(tt.body), tt.authz)
+			if !errors.Is(err, ErrMalformed) || !errors.Is(err, ErrNotOAuth) || r != nil {
+				t.Fatalf("got %+v, %v; want ErrMalformed", r, err)
+			}
+		})
+	}
+}
+
+func TestParseKinds(t *testing.T) {
+	const form = "application/x-www-form-urlencoded"
+	tests := []struct {
+		name, ct, query, body string
+		kind                  Kind
+		problem               string
+	}{
+		{"nothing", "", "", "", Other, ""},
+		{"query without response_type", "", "a=1", "", Other, ""},
+		{"authorization GET", "", "response_type=code&client_id=app", "", Authorization, ""},
+		{"authorization POST form", form, "", "response_type=code&client_id=app", Authorization, ""},
+		{"authorization split over body and query", form, "client_id=app", "response_type=code", Authorization, ""},
+		{"authorization parameter in body and query", form, "client_id=app", "response_type=code&client_id=evil", Authorization, `"client_id" given 2 times`},
+		{"token request", form, "", "grant_type=client_credentials&client_id=app", Token, ""},
+		{"empty form body", form, "", "", Other, ""},
+		{"authorization GET with a stray form content type", form, "response_type=code&client_id=app", "", Authorization, ""},
+		{"empty form body, token parameters in the query", form, "grant_type=password", "", Token, `"grant_type" in the query string`},
+		{"token parameter in the query", form, "scope=admin", "grant_type=client_credentials&client_id=app", Token, `"scope" in the query string`},
+		{"token request in the query only", "", "grant_type=password&client_id=app", "", Token, `"grant_type" in the query string`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Parse(tt.ct, tt.query, []byte(tt.body), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.kind == Other {
+				if r != nil {
+					t.Fatalf("got %+v, want nil", r)
+				}
+				return
+			}
+			if r == nil || r.Kind != tt.kind || !strings.Contains(r.Problem, tt.problem) || (tt.problem == "") != (r.Problem == "") {
+				t.Fatalf("got %+v, want kind %d problem %q", r, tt.kind, tt.problem)
+			}
+		})
+	}
+}
+
+// FuzzParse: whatever a Go provider (net/http's ParseMultipartForm, as
+// fosite calls it) reads from a request, Parse either refuses as malformed
+// or reads the same grant_type and client_id: the gateway never checks a
+// request the provider reads differently.
+func FuzzParse(f *testing.F) {
+	f.Add("application/x-www-form-urlencoded", "", "grant_type=client_credentials&client_id=app", "")
+	f.Add("multipart/form-data; boundary=x", "", "--x\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\npassword\r\n--x--\r\n", "")
+	f.Add("", "response_type=code&client_id=a;b", "", "")
+	f.Add("application/x-www-form-urlencoded", "grant_type=x", "grant_type=%zz", basicAuth("app", "s"))
+	f.Fuzz(func(t *testing.T, ct, query, body, authz string) {
+		r, err := Parse(ct, query, []byte(body), authz)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) || r != nil {
+				t.Fatalf("error %v with %+v", err, r)
+			}
+			return
+		}
+		hr, herr := http.NewRequest("POST", "http://provider.test/oauth2/token?"+query, strings.NewReader(body))
+		if herr != nil {
+			return
+		}
+		if ct != "" {
+			hr.Header.Set("Content-Type", ct)
+		}
+		if authz != "" {
+			hr.Header.Set("Authorization", authz)
+		}
+		if perr := hr.ParseMultipartForm(1 << 20); perr != nil && perr != http.ErrNotMultipart {
+			t.Fatalf("Parse accepted what net/http refuses (%v): %+v", perr, r)
+		}
+		if len(hr.PostForm) > 0 && (r == nil || r.Kind != Token && r.Kind != Authorization) {
+			t.Fatalf("net/http reads a form %v, Parse sees no request", hr.PostForm)
+		}
+		if r != nil && r.Kind == Token && r.Problem == "" {
+			if g := hr.PostForm.Get("grant_type"); g != r.GrantType {
+				t.Fatalf("grant_type: net/http %q, Parse %q", g, r.GrantType)
+			}
+			if _, _, ok := hr.BasicAuth(); !ok && hr.PostForm.Get("client_id") != r.ClientID {
+				t.Fatalf("client_id: net/http %q, Parse %q", hr.PostForm.Get("client_id"), r.ClientID)
+			}
+		}
+	})
+}
+
 func TestParseAuthorization(t *testing.T) {
 	r, err := ParseAuthorization("GET", "response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp%2Fcb&scope=openid+read&state=s")
 	if err != nil || r.Kind != Authorization || r.RedirectURI != "https://app/cb" || len(r.Scopes) != 2 {

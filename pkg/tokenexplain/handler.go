@@ -2,7 +2,7 @@ package tokenexplain
 
 import (
 	"encoding/json"
-	"mime"
+	"fmt"
 	"net/http"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
@@ -37,27 +37,34 @@ func clientChallenge(e *errcode.Error) string {
 	return ""
 }
 
-// readRequest parses the client's request: a token request (form body) or
-// an authorization request (query). Other requests give nil.
-func readRequest(r *gateway.Request) *Request {
-	ct := r.Header("Content-Type")
-	if mt, _, _ := mime.ParseMediaType(ct); mt == "application/x-www-form-urlencoded" {
-		body, err := r.RawBody()
-		if err == nil {
-			if tr, err := ParseToken("POST", ct, body, r.Header("Authorization")); err == nil {
-				return tr
-			}
+// readRequest reads the client's request: a token request (form body) or
+// an authorization request (query, or a POST form). It gives nil, nil for
+// a request that is neither, and an error wrapping ErrMalformed for one it
+// cannot read or parse: headers Kong could not hand over, two Content-Type
+// or Authorization headers, a body it cannot read in full (spooled to a
+// file the plugin cannot open, or larger than gateway.MaxRawBody), or
+// anything Parse refuses. With `enforce` that error is a refusal; when
+// explaining an answer it only means "unknown request".
+func readRequest(r *gateway.Request) (*Request, error) {
+	if err := r.HeadersErr(); err != nil {
+		return nil, fmt.Errorf("%w: request headers: %v", ErrMalformed, err)
+	}
+	for _, h := range []string{"Content-Type", "Authorization"} {
+		if n := len(r.HeaderValues(h)); n > 1 {
+			return nil, fmt.Errorf("%w: %d %s headers", ErrMalformed, n, h)
 		}
-		return nil
 	}
 	q, err := r.RawQuery()
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("%w: query string: %v", ErrMalformed, err)
 	}
-	if ar, err := ParseAuthorization("GET", q); err == nil {
-		return ar
+	body, err := r.RawBody()
+	if err != nil {
+		// Never "no body": a request whose body cannot be checked must not
+		// pass as one without parameters.
+		return nil, fmt.Errorf("%w: request body: %v", ErrMalformed, err)
 	}
-	return nil
+	return Parse(r.Header("Content-Type"), q, body, r.Header("Authorization"))
 }
 
 func (c *Compiled) annotateRequest(e *errcode.Error, r *Request) *errcode.Error {
@@ -73,14 +80,19 @@ func (c *Compiled) annotateRequest(e *errcode.Error, r *Request) *errcode.Error 
 }
 
 // Access refuses, before the provider sees it, a request that breaks the
-// allow-lists — only with `enforce`; otherwise it makes no PDK call at all.
+// allow-lists or cannot be parsed — only with `enforce`; otherwise it makes
+// no PDK call at all.
 func (c *Config) Access(k gateway.Kong) {
 	gateway.Run(k, PluginName, &c.meta, c.policy, func(x *gateway.Exchange) {
 		comp, _ := c.Prepare()
 		if !comp.enforce {
 			return
 		}
-		r := readRequest(x.Request())
+		r, err := readRequest(x.Request())
+		if err != nil {
+			x.Refuse(errcode.Wrap(errcode.TokenRequestInvalid, err))
+			return
+		}
 		if r == nil {
 			return
 		}
@@ -113,7 +125,7 @@ func (c *Config) Response(k gateway.Kong) {
 		for k, v := range headers {
 			h[http.CanonicalHeaderKey(k)] = v
 		}
-		r := readRequest(x.Request())
+		r, _ := readRequest(x.Request()) // an unparseable request is explained as an unknown one
 		v := Classify(r, comp.allow, status, h, body)
 		if v.Err == nil && r != nil {
 			// The provider accepted it, but it broke the allow-lists

@@ -49,21 +49,141 @@ type Request struct {
 	Problem string
 }
 
-// Parse errors.
-var ErrNotOAuth = errors.New("not an OAuth token or authorization request")
+// Parse errors. ErrMalformed wraps ErrNotOAuth: a caller that only wants
+// "a request I can explain or not" can test for ErrNotOAuth alone.
+var (
+	ErrNotOAuth  = errors.New("not an OAuth token or authorization request")
+	ErrMalformed = fmt.Errorf("%w: it cannot be parsed", ErrNotOAuth)
+)
+
+const formType = "application/x-www-form-urlencoded"
+
+// tokenParamsInQuery are the token-request parameters that must not come
+// in the query string (RFC 6749 §3.2: the client uses POST and the body):
+// a provider that merges query and body (servlet getParameter, Go's
+// r.Form) could read them where the gateway did not check them.
+var tokenParamsInQuery = []string{"grant_type", "client_id", "client_secret", "redirect_uri", "scope", "code", "refresh_token"}
+
+// Parse reads a request to a provider's token or authorization endpoint the
+// way the provider will, and strictly: anything it cannot parse is
+// ErrMalformed, never "not OAuth", so that `enforce` can refuse what it
+// cannot check instead of passing it on unchecked. A request that is
+// neither kind gives nil, nil.
+//
+//   - The query and a form body are parsed by net/url, as Go providers
+//     (Hydra, via net/http) parse them: a bad %-escape or a ';' is
+//     malformed.
+//   - A body must be application/x-www-form-urlencoded (RFC 6749 §3.2,
+//     §4.1.3): a multipart, JSON or untyped body is malformed, even though
+//     some providers (Hydra's form parser) read multipart too.
+//   - A form with response_type and no grant_type is an authorization
+//     request sent with POST (OpenID Connect Core §3.1.2.1); its parameters
+//     are the body's and the query's together, as the provider merges them.
+//   - A token request's parameters belong in the body; one in the query is
+//     reported as a problem.
+//   - Client credentials in the Authorization header must decode as HTTP
+//     Basic (RFC 6749 §2.3.1); a Basic header that does not is malformed.
+func Parse(contentType, rawQuery string, body []byte, authorization string) (*Request, error) {
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("%w: query string: %v", ErrMalformed, err)
+	}
+	mt := ""
+	if contentType != "" {
+		if mt, _, err = mime.ParseMediaType(contentType); err != nil {
+			return nil, fmt.Errorf("%w: Content-Type %q: %v", ErrMalformed, contentType, err)
+		}
+	}
+	// An empty body is no form, whatever the Content-Type says: a GET to
+	// the authorization endpoint may carry a stray form Content-Type.
+	var form url.Values
+	if len(body) > 0 {
+		if mt != formType {
+			what := "a body without Content-Type"
+			if mt != "" {
+				what = fmt.Sprintf("a %s body", mt)
+			}
+			return nil, fmt.Errorf("%w: %s, not %s (RFC 6749 §3.2)", ErrMalformed, what, formType)
+		}
+		if form, err = url.ParseQuery(string(body)); err != nil {
+			return nil, fmt.Errorf("%w: form body: %v", ErrMalformed, err)
+		}
+	}
+	_, formGrant := form["grant_type"]
+	_, formResponse := form["response_type"]
+	_, queryResponse := query["response_type"]
+	_, queryGrant := query["grant_type"]
+	switch {
+	case formResponse && !formGrant:
+		merged := url.Values{}
+		for _, src := range []url.Values{form, query} { // net/http's r.Form order
+			for k, v := range src {
+				merged[k] = append(merged[k], v...)
+			}
+		}
+		return authorizationFrom(merged), nil
+	case form != nil || queryGrant:
+		if form == nil {
+			form = url.Values{}
+		}
+		r, err := tokenFrom(form, authorization)
+		if err != nil {
+			return nil, err
+		}
+		var problems []string
+		for _, name := range tokenParamsInQuery {
+			if _, ok := query[name]; ok {
+				problems = append(problems, fmt.Sprintf("parameter %q in the query string of a token request (RFC 6749 §3.2: the body)", name))
+			}
+		}
+		r.addProblems(problems...)
+		return r, nil
+	case queryResponse:
+		return authorizationFrom(query), nil
+	}
+	return nil, nil
+}
 
 // ParseToken reads a token request: a POST with an
 // application/x-www-form-urlencoded body (RFC 6749 §4.1.3, §4.3.2, §4.4.2,
 // §6) and client credentials from HTTP Basic or the body (§2.3.1).
 func ParseToken(method, contentType string, body []byte, authorization string) (*Request, error) {
 	mt, _, _ := mime.ParseMediaType(contentType)
-	if !strings.EqualFold(method, "POST") || mt != "application/x-www-form-urlencoded" {
+	if !strings.EqualFold(method, "POST") || mt != formType {
 		return nil, ErrNotOAuth
 	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, fmt.Errorf("%w: form body: %v", ErrNotOAuth, err)
+	r, err := Parse(contentType, "", body, authorization)
+	if err == nil && (r == nil || r.Kind != Token) {
+		return nil, ErrNotOAuth
 	}
+	return r, err
+}
+
+// ParseAuthorization reads an authorization request from its query string
+// (RFC 6749 §4.1.1, §4.2.1).
+func ParseAuthorization(method, rawQuery string) (*Request, error) {
+	if !strings.EqualFold(method, "GET") && !strings.EqualFold(method, "POST") {
+		return nil, ErrNotOAuth
+	}
+	r, err := Parse("", rawQuery, nil, "")
+	if err == nil && (r == nil || r.Kind != Authorization) {
+		return nil, ErrNotOAuth
+	}
+	return r, err
+}
+
+func (r *Request) addProblems(p ...string) {
+	if len(p) == 0 {
+		return
+	}
+	if r.Problem != "" {
+		p = append([]string{r.Problem}, p...)
+	}
+	r.Problem = strings.Join(p, "; ")
+}
+
+// tokenFrom builds a token request from its form.
+func tokenFrom(form url.Values, authorization string) (*Request, error) {
 	r := &Request{Kind: Token, ClientAuth: "none"}
 	var problems []string
 	one := func(name string) string {
@@ -86,7 +206,11 @@ func ParseToken(method, contentType string, body []byte, authorization string) (
 	one("refresh_token")
 	one("code_verifier")
 
-	if user, _, ok := basicClient(authorization); ok {
+	user, _, basic, err := basicClient(authorization)
+	if err != nil {
+		return nil, err
+	}
+	if basic {
 		r.ClientID, r.ClientAuth = user, "client_secret_basic"
 		if bodySecret != "" { // §2.3.1: MUST NOT use more than one authentication method
 			problems = append(problems, "client credentials in both the Authorization header and the body")
@@ -106,45 +230,47 @@ func ParseToken(method, contentType string, body []byte, authorization string) (
 	if r.GrantType == "authorization_code" && form.Get("code") == "" {
 		problems = append(problems, "code missing for grant_type authorization_code")
 	}
-	r.Problem = strings.Join(problems, "; ")
+	r.addProblems(problems...)
 	return r, nil
 }
 
 // basicClient decodes client credentials sent with HTTP Basic. RFC 6749
 // §2.3.1: the client id and secret are form-urlencoded before Basic
-// encoding, so they are unescaped here.
-func basicClient(authorization string) (id, secretValue string, ok bool) {
-	scheme, token, found := strings.Cut(strings.TrimSpace(authorization), " ")
-	if !found || !strings.EqualFold(scheme, "Basic") {
-		return "", "", false
+// encoding, so they are unescaped here. A header with another scheme (or
+// none) is not Basic; a Basic header that does not decode is malformed:
+// the gateway and the provider would not agree on the client. The Basic
+// grammar is net/http's Request.BasicAuth, which Go providers use: exactly
+// one space after the scheme, standard base64 with padding.
+func basicClient(authorization string) (id, secretValue string, ok bool, err error) {
+	scheme, token, _ := strings.Cut(authorization, " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		return "", "", false, nil
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
-	if err != nil {
-		return "", "", false
+	malformed := func(why string) (string, string, bool, error) {
+		return "", "", false, fmt.Errorf("%w: Basic client credentials %s (RFC 6749 §2.3.1)", ErrMalformed, why)
+	}
+	raw, derr := base64.StdEncoding.DecodeString(token)
+	if derr != nil {
+		return malformed("are not base64")
 	}
 	u, p, found := strings.Cut(string(raw), ":")
 	if !found {
-		return "", "", false
+		return malformed("have no colon")
 	}
-	if du, err := url.QueryUnescape(u); err == nil {
-		u = du
+	du, err1 := url.QueryUnescape(u)
+	dp, err2 := url.QueryUnescape(p)
+	if err1 != nil || err2 != nil {
+		return malformed("are not form-urlencoded")
 	}
-	if dp, err := url.QueryUnescape(p); err == nil {
-		p = dp
+	if du == "" {
+		return malformed("have an empty client id")
 	}
-	return u, p, u != ""
+	return du, dp, true, nil
 }
 
-// ParseAuthorization reads an authorization request from its query string
-// (RFC 6749 §4.1.1, §4.2.1).
-func ParseAuthorization(method, rawQuery string) (*Request, error) {
-	if !strings.EqualFold(method, "GET") && !strings.EqualFold(method, "POST") {
-		return nil, ErrNotOAuth
-	}
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil || q.Get("response_type") == "" {
-		return nil, ErrNotOAuth
-	}
+// authorizationFrom builds an authorization request (RFC 6749 §4.1.1,
+// §4.2.1) from its parameters.
+func authorizationFrom(q url.Values) *Request {
 	r := &Request{Kind: Authorization, ResponseType: q.Get("response_type"), ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), Scopes: strings.Fields(q.Get("scope")), ClientAuth: "none"}
 	var problems []string
 	for _, name := range []string{"response_type", "client_id", "redirect_uri", "scope", "state"} {
@@ -155,6 +281,6 @@ func ParseAuthorization(method, rawQuery string) (*Request, error) {
 	if r.ClientID == "" {
 		problems = append(problems, "client_id missing")
 	}
-	r.Problem = strings.Join(problems, "; ")
-	return r, nil
+	r.addProblems(problems...)
+	return r
 }

@@ -1,9 +1,14 @@
-// Command authkit-basic is a Kong plugin (go-pdk embedded server) for HTTP
-// Basic authentication against slow password hashes. Kong runs it with
-// -dump to read its schema, then as the plugin server.
+// Command authkit-basic is a Kong plugin for HTTP Basic authentication
+// against slow password hashes, served by the project's plugin server
+// (go-pdk's protocol, pkg/pluginserver). Kong runs it with -dump to read
+// its schema, then as the plugin server.
 package main
 
-import "github.com/Kong/go-pdk/server"
+import (
+	"log"
+
+	"github.com/kong-authkit/kong-authkit/pkg/pluginserver"
+)
 
 // Version is the plugin version Kong reports (x.y.z).
 const Version = "0.1.0"
@@ -12,5 +17,7 @@ const Version = "0.1.0"
 const Priority = 1100
 
 func main() {
-	_ = server.StartServer(New, Version, Priority)
+	if err := pluginserver.Start(New, Version, Priority); err != nil {
+		log.Fatal(err)
+	}
 }

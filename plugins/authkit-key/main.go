@@ -1,8 +1,13 @@
-// Command authkit-key is a Kong plugin (go-pdk embedded server) for API
-// keys stored only as SHA-256 hashes, with expiry and rotation.
+// Command authkit-key is a Kong plugin for API keys stored only as SHA-256
+// hashes, with expiry and rotation, served by the project's plugin server
+// (go-pdk's protocol, pkg/pluginserver).
 package main
 
-import "github.com/Kong/go-pdk/server"
+import (
+	"log"
+
+	"github.com/kong-authkit/kong-authkit/pkg/pluginserver"
+)
 
 // Version is the plugin version Kong reports (x.y.z).
 const Version = "0.1.0"
@@ -11,5 +16,7 @@ const Version = "0.1.0"
 const Priority = 1250
 
 func main() {
-	_ = server.StartServer(New, Version, Priority)
+	if err := pluginserver.Start(New, Version, Priority); err != nil {
+		log.Fatal(err)
+	}
 }

@@ -81,3 +81,33 @@ func TestHydraTokenEndpoint(t *testing.T) {
 		explained(t, res, up, "OAUTH_INVALID_GRANT")
 	})
 }
+
+// Issue 11, item 3 against the real provider: Hydra reads a multipart token
+// request as a form, so a client the allow-list forbids gets a token if the
+// gateway lets the request through unparsed. With enforce it is refused.
+func TestHydraEnforceRefusesMultipart(t *testing.T) {
+	h := hydratest.Start(t, hydratest.StrategyOpaque)
+	h.CreateClient(t, hydratest.ClientSpec{ID: "intruder", Secret: "intruder-secret", GrantTypes: []string{"client_credentials"}, Scope: "read"})
+	inst := startPlugin(t).StartInstance(t, map[string]any{"enforce": true, "allowed_client_ids": []any{"svc"}})
+
+	req := multipartRequest(t, "grant_type", "client_credentials", "scope", "read")
+	req.Headers.Set("Authorization", "Basic aW50cnVkZXI6aW50cnVkZXItc2VjcmV0") // intruder:intruder-secret
+	// What Hydra does with these exact bytes when nothing stops them.
+	hreq, _ := http.NewRequest("POST", h.TokenURL(), bytes.NewReader(req.Body))
+	hreq.Header = req.Headers.Clone()
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "access_token") {
+		t.Fatalf("Hydra did not issue a token for the multipart request (%d %s): the threat model changed", resp.StatusCode, body)
+	}
+
+	res, up := proxy(t, inst, h.TokenURL(), req)
+	if up != nil {
+		t.Fatalf("the gateway let the multipart request reach Hydra: %d %s", up.Status, up.Body)
+	}
+	refusedInvalidRequest(t, res)
+}

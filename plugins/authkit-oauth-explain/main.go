@@ -1,11 +1,15 @@
-// Command authkit-oauth-explain is a Kong plugin (go-pdk embedded server)
-// for the route in front of an OAuth provider's token and authorization
+// Command authkit-oauth-explain is a Kong plugin (served by the project's
+// plugin server, pkg/pluginserver) for the route in front of an OAuth provider's token and authorization
 // endpoints: it names what went wrong in the provider's answer. It is its
 // own binary because its Response handler makes Kong buffer every response
 // of the routes it is on — the token-validation plugins must never pay that.
 package main
 
-import "github.com/Kong/go-pdk/server"
+import (
+	"log"
+
+	"github.com/kong-authkit/kong-authkit/pkg/pluginserver"
+)
 
 // Version is the plugin version Kong reports (x.y.z).
 const Version = "0.1.0"
@@ -14,5 +18,7 @@ const Version = "0.1.0"
 const Priority = 900
 
 func main() {
-	_ = server.StartServer(New, Version, Priority)
+	if err := pluginserver.Start(New, Version, Priority); err != nil {
+		log.Fatal(err)
+	}
 }

@@ -1,9 +1,14 @@
-// Command authkit-oauth is a Kong plugin (go-pdk embedded server) that
-// validates OAuth 2.0 bearer access tokens: JWTs against the provider's
-// JWKS, opaque tokens by RFC 7662 introspection.
+// Command authkit-oauth is a Kong plugin that validates OAuth 2.0 bearer
+// access tokens: JWTs against the provider's JWKS, opaque tokens by RFC
+// 7662 introspection. It is served by the project's plugin server (go-pdk's
+// protocol, pkg/pluginserver).
 package main
 
-import "github.com/Kong/go-pdk/server"
+import (
+	"log"
+
+	"github.com/kong-authkit/kong-authkit/pkg/pluginserver"
+)
 
 // Version is the plugin version Kong reports (x.y.z).
 const Version = "0.1.0"
@@ -12,5 +17,7 @@ const Version = "0.1.0"
 const Priority = 1450
 
 func main() {
-	_ = server.StartServer(New, Version, Priority)
+	if err := pluginserver.Start(New, Version, Priority); err != nil {
+		log.Fatal(err)
+	}
 }

@@ -59,6 +59,20 @@ func (c *Config) Access(kong *pdk.PDK) {
 		_ = kong.Log.Ask(m, nil, nil)
 		return
 	}
+	if first("x-raw-body") != "" {
+		// go-pdk's own GetRawBody: reads a spooled body's file.
+		b, err := kong.Request.GetRawBody()
+		_ = kong.ServiceRequest.SetHeader("X-Echo-Body-Len", strconv.Itoa(len(b)))
+		if err != nil {
+			_ = kong.ServiceRequest.SetHeader("X-Echo-Body-Err", err.Error())
+		}
+		out := new(kong_plugin_protocol.RawBodyResult)
+		_ = kong.Request.Ask("kong.request.get_raw_body", nil, out)
+		if out.GetBodyFilepath() != "" {
+			_ = kong.ServiceRequest.SetHeader("X-Echo-Body-File", "yes")
+		}
+		return
+	}
 	if st := first("x-exit"); st != "" {
 		n, _ := strconv.Atoi(st)
 		kong.Response.Exit(n, []byte(`{"message":"denied"}`), map[string][]string{

@@ -1,0 +1,150 @@
+package pluginserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/Kong/go-pdk"
+)
+
+// Instance lifecycle. Kong starts one instance per (worker, plugin config)
+// on first use and, after a config change, starts a new one and closes the
+// old one (kong-go-plugins.md §2.2). go-pdk's CloseInstance also deletes
+// every instance older than 60 s, because the "last event" time it checks
+// is never written: every close then drops instances other workers and
+// routes still use, and their next request costs a "closed" error, a reset
+// of all instances in every worker and a new StartInstance each.
+//
+// Here a close deletes exactly the instance Kong names. What Kong never
+// closes (a plugin deleted from the config) is dropped once the registry
+// holds more than MaxInstances and the instance has had no event for
+// IdleTimeout; if Kong still uses one after all, the event answers "no
+// plugin instance", Kong restarts it and the request goes on (the compiled
+// config behind it is cached process-wide).
+var (
+	MaxInstances = 1024
+	IdleTimeout  = time.Hour
+)
+
+type instance struct {
+	id        int32
+	name      string
+	started   time.Time
+	lastEvent atomic.Int64 // unix seconds
+	handlers  map[string]func(*pdk.PDK)
+}
+
+type registry struct {
+	mu sync.RWMutex
+	m  map[int32]*instance
+}
+
+func (r *registry) get(id int32) *instance {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.m[id]
+}
+
+func (r *registry) len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.m)
+}
+
+// add stores inst under Kong's __seq__ (go-pdk ≥ 0.10 semantics: a config
+// started again after a reset gets the same id and replaces the old
+// instance), or under a free random id when Kong sent none.
+func (r *registry) add(inst *instance, seq int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if seq > 0 && seq <= 1<<31-1 {
+		inst.id = int32(seq)
+	} else {
+		for {
+			inst.id = rand.Int32N(1<<31-1) + 1
+			if _, taken := r.m[inst.id]; !taken {
+				break
+			}
+		}
+	}
+	r.m[inst.id] = inst
+	if len(r.m) > MaxInstances {
+		cutoff := time.Now().Add(-IdleTimeout).Unix()
+		for id, old := range r.m {
+			if old != inst && old.lastEvent.Load() < cutoff {
+				delete(r.m, id)
+			}
+		}
+	}
+}
+
+func (r *registry) remove(id int32) *instance {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	inst := r.m[id]
+	delete(r.m, id)
+	return inst
+}
+
+// startInstance decodes Kong's config JSON (every schema field plus
+// __seq__, __key__, __plugin_id, route_id…, kong-go-plugins.md §2.1) into a
+// new config value, exactly as go-pdk does. A panic in the config's
+// UnmarshalJSON is an error, not the end of the process.
+func (s *Server) startInstance(name string, config []byte) (inst *instance, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("decoding config panicked (%v)", p)
+		}
+	}()
+	var meta struct {
+		Seq int `json:"__seq__"`
+	}
+	if err := json.Unmarshal(config, &meta); err != nil {
+		return nil, fmt.Errorf("decoding config metadata: %w", err)
+	}
+	cfg := s.constructor()
+	if err := json.Unmarshal(config, cfg); err != nil {
+		return nil, fmt.Errorf("decoding config: %w", err)
+	}
+	inst = &instance{name: name, started: time.Now(), handlers: handlersOf(cfg)}
+	inst.lastEvent.Store(inst.started.Unix())
+	s.instances.add(inst, meta.Seq)
+	return inst, nil
+}
+
+// The phase methods go-pdk recognises, in its order.
+type (
+	certificater interface{ Certificate(*pdk.PDK) }
+	rewriter     interface{ Rewrite(*pdk.PDK) }
+	accesser     interface{ Access(*pdk.PDK) }
+	responser    interface{ Response(*pdk.PDK) }
+	prereader    interface{ Preread(*pdk.PDK) }
+	logger       interface{ Log(*pdk.PDK) }
+)
+
+func handlersOf(cfg any) map[string]func(*pdk.PDK) {
+	h := map[string]func(*pdk.PDK){}
+	if x, ok := cfg.(certificater); ok {
+		h["certificate"] = x.Certificate
+	}
+	if x, ok := cfg.(rewriter); ok {
+		h["rewrite"] = x.Rewrite
+	}
+	if x, ok := cfg.(accesser); ok {
+		h["access"] = x.Access
+	}
+	if x, ok := cfg.(responser); ok {
+		h["response"] = x.Response
+	}
+	if x, ok := cfg.(prereader); ok {
+		h["preread"] = x.Preread
+	}
+	if x, ok := cfg.(logger); ok {
+		h["log"] = x.Log
+	}
+	return h
+}

@@ -1,0 +1,282 @@
+// Package pluginserver is kong-authkit's embedded Kong plugin server. It
+// speaks go-pdk v0.11.2's protocol (ProtoBuf:1) on the same socket, with the
+// same flags and the same -dump, and hands handlers go-pdk's API unchanged
+// (pdk.Init over a Conn). What it adds is I/O: one write per PDK call,
+// deferred calls that answer nothing, batched independent reads, a
+// recovered panic per event and per instance start, and an instance
+// lifecycle without go-pdk's 60 s purge. docs/plugin-server.md says why.
+package pluginserver
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/Kong/go-pdk"
+	gopdkserver "github.com/Kong/go-pdk/server"
+	kpp "github.com/Kong/go-pdk/server/kong_plugin_protocol"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Server serves one plugin (one config type) to Kong's workers.
+type Server struct {
+	constructor func() any
+	instances   registry
+	// logf writes the server's own lines to stderr, which Kong copies to
+	// error.log at info (kong-go-plugins.md §4.1).
+	logf func(format string, args ...any)
+}
+
+// New returns a server for configs made by constructor (go-pdk's New: it
+// must return a pointer).
+func New(constructor func() any) *Server {
+	return &Server{constructor: constructor, instances: registry{m: map[int32]*instance{}}, logf: log.Printf}
+}
+
+// Start is the plugin's main, in place of go-pdk's server.StartServer. It
+// reads go-pdk's own flags (-kong-prefix, -dump, -help, registered by the
+// go-pdk server package), answers -dump with go-pdk's own code so Kong
+// reads exactly what it always read, and otherwise listens on
+// <prefix>/<executable name>.socket, as go-pdk does and Kong expects.
+func Start(constructor func() any, version string, priority int) error {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	if flagBool("help") {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if flagBool("dump") {
+		return gopdkserver.StartServer(constructor, version, priority)
+	}
+	prefix := "/usr/local/kong"
+	if f := flag.Lookup("kong-prefix"); f != nil {
+		prefix = f.Value.String()
+	}
+	path, err := SocketPath(prefix)
+	if err != nil {
+		return err
+	}
+	l, err := Listen(path)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	return New(constructor).Serve(l)
+}
+
+func flagBool(name string) bool {
+	f := flag.Lookup(name)
+	return f != nil && f.Value.String() == "true"
+}
+
+// SocketPath is where Kong connects: <prefix>/<basename of the executable>
+// .socket (go-pdk server/os.go; Kong 3.9 pluginserver_<name>_socket
+// default). os.Executable resolves symlinks, so the binary must be a real
+// file named after the plugin.
+func SocketPath(prefix string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(prefix, filepath.Base(exe)+".socket"), nil
+}
+
+// Listen removes a stale socket and listens on path.
+func Listen(path string) (net.Listener, error) {
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("removing %s: %w", path, err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	log.Printf("Listening on socket: %s", path)
+	return l, nil
+}
+
+// Serve accepts Kong's connections until l fails for good. Temporary
+// accept errors (too many open files) are retried with a backoff instead of
+// ending the process, as go-pdk's log.Fatal does.
+func (s *Server) Serve(l net.Listener) error {
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			var ne interface{ Temporary() bool }
+			if errors.As(err, &ne) && ne.Temporary() || errors.Is(err, os.ErrDeadlineExceeded) || strings.Contains(err.Error(), "too many open files") {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.logf("accept: %v; retrying in %v", err, backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		go s.serveConn(newConn(nc))
+	}
+}
+
+// serveConn answers Kong's commands on one connection, in order, until Kong
+// closes it. As in go-pdk there is no error frame: a command that fails
+// closes the connection and Kong sees "closed" (for an event: it resets the
+// plugin's instances and retries; for StartInstance: a 500).
+func (s *Server) serveConn(c *Conn) {
+	defer c.Close()
+	for {
+		frame, err := c.readCall()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				s.logf("%v", err)
+			}
+			return
+		}
+		var call kpp.RpcCall
+		if err := proto.Unmarshal(frame, &call); err != nil {
+			s.logf("decoding RpcCall: %v", err)
+			return
+		}
+		ret, err := s.command(c, &call)
+		if err != nil {
+			s.logf("%v", err)
+			return
+		}
+		if c.Exited() {
+			return // Kong dropped the connection with the request
+		}
+		var out []byte
+		if ret != nil {
+			ret.Sequence = call.Sequence
+			if out, err = proto.Marshal(ret); err != nil {
+				s.logf("%v", err)
+				return
+			}
+		}
+		if _, isEvent := call.Call.(*kpp.RpcCall_CmdHandleEvent); isEvent {
+			err = c.endEvent(out)
+		} else {
+			err = c.reply(out)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (s *Server) command(c *Conn, call *kpp.RpcCall) (*kpp.RpcReturn, error) {
+	switch cmd := call.Call.(type) {
+	case *kpp.RpcCall_CmdStartInstance:
+		inst, err := s.startInstance(cmd.CmdStartInstance.Name, cmd.CmdStartInstance.Config)
+		if err != nil {
+			return nil, err
+		}
+		return status(inst), nil
+	case *kpp.RpcCall_CmdGetInstanceStatus:
+		inst := s.instances.get(cmd.CmdGetInstanceStatus.InstanceId)
+		if inst == nil {
+			return nil, fmt.Errorf("no plugin instance %d", cmd.CmdGetInstanceStatus.InstanceId)
+		}
+		return status(inst), nil
+	case *kpp.RpcCall_CmdCloseInstance:
+		inst := s.instances.remove(cmd.CmdCloseInstance.InstanceId)
+		if inst == nil {
+			return nil, fmt.Errorf("no plugin instance %d", cmd.CmdCloseInstance.InstanceId)
+		}
+		s.logf("closed instance %d", inst.id)
+		return status(inst), nil
+	case *kpp.RpcCall_CmdHandleEvent:
+		if err := s.event(c, cmd.CmdHandleEvent); err != nil {
+			return nil, err
+		}
+		return &kpp.RpcReturn{}, nil
+	case *kpp.RpcCall_CmdGetPluginNames, *kpp.RpcCall_CmdGetPluginInfo:
+		return nil, nil // go-pdk answers these with an empty frame too
+	}
+	return nil, fmt.Errorf("RPC call has unexpected type %T", call.Call)
+}
+
+func status(inst *instance) *kpp.RpcReturn {
+	return &kpp.RpcReturn{Return: &kpp.RpcReturn_InstanceStatus{InstanceStatus: &kpp.InstanceStatus{
+		Name: inst.name, InstanceId: inst.id, StartedAt: inst.started.Unix(),
+	}}}
+}
+
+// event runs one phase handler. A panic that the handler did not recover
+// itself is answered here: the process and every other request on it
+// live, and the client gets Kong's own 500 (never the request proxied
+// unauthenticated).
+func (s *Server) event(c *Conn, ev *kpp.CmdHandleEvent) error {
+	inst := s.instances.get(ev.InstanceId)
+	if inst == nil {
+		return fmt.Errorf("no plugin instance %d", ev.InstanceId)
+	}
+	h := inst.handlers[ev.EventName]
+	if h == nil {
+		return fmt.Errorf("undefined method %s", ev.EventName)
+	}
+	inst.lastEvent.Store(time.Now().Unix())
+	c.beginEvent()
+	k := pdk.Init(c)
+	byPDK.Store(k, c)
+	defer byPDK.Delete(k)
+	return s.runHandler(c, ev.EventName, func() { h(k) })
+}
+
+// PanicBody is the client body of a recovered panic: Kong's own.
+const PanicBody = `{"message":"An unexpected error occurred"}`
+
+func (s *Server) runHandler(c *Conn, phase string, h func()) (err error) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		stack := debug.Stack()
+		s.logf("recovered panic in the %s handler: %v\n%s", phase, p, stack)
+		if c.exited {
+			return
+		}
+		if c.broken {
+			err = fmt.Errorf("panic in the %s handler with the connection in an unknown state: %v", phase, p)
+			return
+		}
+		c.abandonPartial()
+		msg := fmt.Sprintf("authkit plugin server: recovered panic in the %s handler: %v", phase, p)
+		_ = c.Defer("kong.log.err", logArgs(msg))
+		if phase == "log" || phase == "certificate" || phase == "preread" {
+			return // no response to replace: the event ends normally
+		}
+		if exitErr := c.Exit(500, []byte(PanicBody), map[string][]string{"Content-Type": {"application/json; charset=utf-8"}}); exitErr != nil {
+			err = exitErr
+		}
+	}()
+	h()
+	return nil
+}
+
+// ConnOf returns the Conn behind a handler's *pdk.PDK, or nil when the
+// handler runs under another server (go-pdk's own, or its test package).
+func ConnOf(k *pdk.PDK) *Conn {
+	if v, ok := byPDK.Load(k); ok {
+		return v.(*Conn)
+	}
+	return nil
+}
+
+// logArgs is the argument of kong.log.<level>: a list of values that Kong
+// concatenates (kong-go-plugins.md §4.2).
+func logArgs(msg string) *structpb.ListValue {
+	return &structpb.ListValue{Values: []*structpb.Value{structpb.NewStringValue(msg)}}
+}
