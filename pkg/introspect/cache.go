@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,8 +42,10 @@ func (e *entry) usable(now time.Time, ttl, negTTL time.Duration) bool {
 // answers is the process-wide cache. Kong restarts plugin instances on every
 // config change, so answers outlive any one config; they are keyed by
 // everything the verdict depends on (see Client.key), never by the token or
-// the secret themselves.
-var answers = newAnswerCache(CacheSize, nil)
+// the secret themselves. Built on first use: processes that never
+// introspect (the CLI, the other plugins) get no cache and no clean-up
+// goroutine.
+var answers = sync.OnceValue(func() *answerCache { return newAnswerCache(CacheSize, nil) })
 
 // answerCache keeps active and inactive answers in two bounded pools, so
 // that a spray of random tokens — free to make, each answered inactive —

@@ -100,7 +100,7 @@ func (c *Client) key(token string) [32]byte {
 
 // cached returns the stored answer for k if this Client's policy allows it.
 func (c *Client) cached(k [32]byte) (*Answer, bool) {
-	if e, ok := answers.get(k); ok && e.usable(c.opts.Now(), c.opts.CacheTTL, c.opts.NegativeTTL) {
+	if e, ok := answers().get(k); ok && e.usable(c.opts.Now(), c.opts.CacheTTL, c.opts.NegativeTTL) {
 		return e.answer, true
 	}
 	return nil, false
@@ -124,7 +124,7 @@ func (c *Client) Introspect(ctx context.Context, token string) (*Answer, bool, e
 		if err != nil {
 			return nil, err
 		}
-		store(answers, k, a, fetched, c.opts.Now())
+		store(answers(), k, a, fetched, c.opts.Now())
 		return a, nil
 	})
 	if err != nil {
