@@ -117,3 +117,31 @@ func TestParseStraceSummary(t *testing.T) {
 		t.Fatal("no table, no error")
 	}
 }
+
+func TestReportMarkdown(t *testing.T) {
+	mk := func(name, group string, means ...time.Duration) Sample {
+		s := Sample{Route: Route{Name: name, Group: group}}
+		for _, m := range means {
+			s.Rounds = append(s.Rounds, Result{Mean: m, P50: m, P99: 2 * m, RPS: float64(time.Second / m)})
+		}
+		return s
+	}
+	lat := []Sample{
+		mk("no plugin", "baseline", 100*time.Microsecond, 100*time.Microsecond, 100*time.Microsecond),
+		mk("Go floor", "go", 300*time.Microsecond, 300*time.Microsecond, 300*time.Microsecond),
+		mk("Lua key-auth", "lua", 120*time.Microsecond, 120*time.Microsecond, 120*time.Microsecond),
+		mk("authkit-key success", "authkit", 310*time.Microsecond, 320*time.Microsecond, 300*time.Microsecond),
+		mk("authkit-key refusal", "authkit", 400*time.Microsecond, 400*time.Microsecond, 400*time.Microsecond),
+	}
+	r := Report{Latency: lat, Throughput: lat, Floor: "Go floor", Lua: "Lua key-auth", Goal: 1.15, Conns: 16, Rounds: 3, Duration: time.Second}
+	md := r.Markdown()
+	for _, want := range []string{
+		"| authkit-key success | +210 µs (200 µs … 220 µs) | 1.05× | 10.5× |",
+		"| authkit-key refusal | +300 µs (300 µs … 300 µs) | 1.50× | 15.0× |",
+		"**missed**",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+}
