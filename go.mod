@@ -5,8 +5,8 @@ go 1.26.8
 require (
 	github.com/Kong/go-pdk v0.11.2
 	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/maypok86/otter/v2 v2.4.0
 	github.com/moby/buildkit v0.34.2
-	github.com/patrickmn/go-cache v2.1.0+incompatible
 	github.com/spf13/cobra v1.10.2
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sync v0.25.0

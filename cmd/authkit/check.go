@@ -404,7 +404,12 @@ func checkEntry(res *checkResult, e entry) {
 		report("error", []any{"config"}, err.Error())
 		return
 	}
-	if err := pluginreg.CompileJSON(e.name, js); err != nil {
+	warnings, err := pluginreg.CheckJSON(e.name, js)
+	for _, w := range warnings {
+		field, rest := compileErrorPath(schema, w)
+		report("warning", field, rest+" (the plugin logs this at warn)")
+	}
+	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			if line = strings.TrimSpace(line); line == "" {
 				continue

@@ -393,3 +393,25 @@ func FuzzYAMLPositions(f *testing.F) {
 		_ = checkConfig([]byte(s))
 	})
 }
+
+// TestCheckWarnsMixedHashCosts (issue 11, item 5): Basic users whose
+// hashes differ in scheme or cost can be told from unknown users by
+// timing; `authkit check` says so, as a warning (exit 0).
+func TestCheckWarnsMixedHashCosts(t *testing.T) {
+	doc := `_format_version: "3.0"
+routes:
+- name: r
+  paths: [/b]
+  plugins:
+  - name: authkit-basic
+    config:
+      credentials:
+      - {username: a, password_hash: "$2a$10$e.yDTILKEkDH/FLXLK2zZuyj8AeiQZn1RF8oImGSgzQlfGlK.ySw.", consumer: alice}
+      - {username: b, password_hash: "$2a$04$abcdefghijklmnopqrstuu5XJ0SvHg7pMKXN9oM8pZ3kqVdOa0vC6", consumer: alice}
+`
+	ps, _, code := checkJSON(t, writeTemp(t, "kong.yaml", doc))
+	if code != 0 || len(ps) != 1 || ps[0].Severity != "warning" || ps[0].Line != 8 || ps[0].Field != "config.credentials" ||
+		!strings.Contains(ps[0].Message, "bcrypt cost 10") || !strings.Contains(ps[0].Message, "bcrypt cost 4") {
+		t.Fatalf("exit %d, problems %+v", code, ps)
+	}
+}

@@ -1,12 +1,15 @@
 package accesstoken
 
 import (
+	"crypto"
+	"crypto/hmac"
 	"crypto/sha256"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/kong-authkit/kong-authkit/pkg/jwks"
 	"github.com/kong-authkit/kong-authkit/pkg/ttlcache"
 )
 
@@ -24,8 +27,19 @@ const DefaultCacheSize = 10000
 // Concurrent verifications of one uncached token go through singleflight:
 // N identical cold requests cost one key lookup and one signature check.
 type tokenCache struct {
-	m     *ttlcache.Cache[[32]byte, *Claims] // nil when caching is off
+	m     *ttlcache.Cache[[32]byte, *verified] // nil when caching is off
 	group singleflight.Group
+}
+
+// verified is a cache entry: the claims and the key that verified them.
+// The verdict depends on that key too: a hit is served only while the key
+// set still maps the token's kid to the same key material, so a key the
+// provider withdrew (compromised, rotated out) stops its tokens at the
+// next key set refresh instead of at their exp.
+type verified struct {
+	claims *Claims
+	kid    string
+	key    *jwks.Key
 }
 
 func newTokenCache(size int, now func() time.Time) *tokenCache {
@@ -34,7 +48,7 @@ func newTokenCache(size int, now func() time.Time) *tokenCache {
 		if size == 0 {
 			size = DefaultCacheSize
 		}
-		tc.m = ttlcache.New[[32]byte, *Claims](size)
+		tc.m = ttlcache.New[[32]byte, *verified](size)
 		tc.m.SetClock(now)
 	}
 	return tc
@@ -46,28 +60,47 @@ func cacheKey(token string) [32]byte {
 	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 }
 
-func (tc *tokenCache) get(k [32]byte) (*Claims, bool) {
+func (tc *tokenCache) get(k [32]byte) (*verified, bool) {
 	if tc.m == nil {
 		return nil, false
 	}
 	return tc.m.Get(k)
 }
 
-// put stores c until its exp.
-func (tc *tokenCache) put(k [32]byte, c *Claims, now time.Time) {
-	if tc.m == nil || c.Expiry == nil {
+// put stores e until its claims' exp.
+func (tc *tokenCache) put(k [32]byte, e *verified, now time.Time) {
+	if tc.m == nil || e.claims.Expiry == nil {
 		return
 	}
-	if ttl := c.Expiry.Sub(now); ttl > 0 {
-		tc.m.Set(k, c, ttl)
+	if ttl := e.claims.Expiry.Sub(now); ttl > 0 {
+		tc.m.Set(k, e, ttl)
 	}
 }
 
 // do runs fn once for all concurrent callers with the same key. Callers
 // that shared the result get their own copy of an error, so that one
 // request adding log fields cannot race with another.
-func (tc *tokenCache) do(k [32]byte, fn func() (*Claims, error)) (*Claims, error) {
+func (tc *tokenCache) do(k [32]byte, fn func() (*verified, error)) (*verified, error) {
 	v, err, _ := tc.group.Do(string(k[:]), func() (any, error) { return fn() })
-	c, _ := v.(*Claims)
-	return c, err
+	e, _ := v.(*verified)
+	return e, err
+}
+
+// sameKey reports whether the key set still holds the key material that
+// verified an entry (a refresh re-parses the set: new pointers, same keys).
+func sameKey(now, then *jwks.Key) bool {
+	if now == then {
+		return true
+	}
+	if now == nil || then == nil || now.Alg != then.Alg || now.Use != then.Use {
+		return false
+	}
+	switch p := now.Public.(type) {
+	case interface{ Equal(crypto.PublicKey) bool }:
+		return p.Equal(then.Public)
+	case []byte:
+		q, ok := then.Public.([]byte)
+		return ok && hmac.Equal(p, q)
+	}
+	return false
 }

@@ -2,6 +2,8 @@ package accesstoken
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"sync"
@@ -11,8 +13,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/jwks"
 )
 
+// A hit skips the crypto; its one lookup in the key set (in memory) only
+// checks that the kid still names the key that verified the token.
 func TestCacheHitSkipsKeysAndCrypto(t *testing.T) {
 	k := tk(t)
 	src := newSource(k)
@@ -29,8 +34,8 @@ func TestCacheHitSkipsKeysAndCrypto(t *testing.T) {
 	if c1 != c2 {
 		t.Error("second verification did not come from the cache")
 	}
-	if src.calls.Load() != 1 || sigs.Load() != 1 {
-		t.Fatalf("lookups %d, signature checks %d; want 1 and 1", src.calls.Load(), sigs.Load())
+	if src.calls.Load() != 2 || sigs.Load() != 1 {
+		t.Fatalf("lookups %d, signature checks %d; want 2 and 1", src.calls.Load(), sigs.Load())
 	}
 }
 
@@ -60,14 +65,14 @@ func TestCacheExpiresAtExp(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(time.Minute - time.Second)
-	if _, err := v.Verify(context.Background(), tok); err != nil || src.calls.Load() != 1 {
-		t.Fatalf("before exp: err %v, lookups %d", err, src.calls.Load())
+	if _, err := v.Verify(context.Background(), tok); err != nil || sigs.Load() != 1 {
+		t.Fatalf("before exp: err %v, signature checks %d", err, sigs.Load())
 	}
 	clk.Advance(time.Second) // now == exp
 	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, errcode.TokenExpired) {
 		t.Fatalf("at exp: err = %v", err)
 	}
-	if src.calls.Load() != 2 || sigs.Load() != 2 {
+	if src.calls.Load() != 3 || sigs.Load() != 2 {
 		t.Fatalf("at exp the entry must be gone: lookups %d, signature checks %d", src.calls.Load(), sigs.Load())
 	}
 }
@@ -89,7 +94,7 @@ func TestCacheHitRechecksTime(t *testing.T) {
 	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, errcode.TokenExpired) {
 		t.Fatalf("err = %v, want TokenExpired", err)
 	}
-	if src.calls.Load() != 1 || sigs.Load() != 1 {
+	if src.calls.Load() != 2 || sigs.Load() != 1 {
 		t.Fatalf("the expiry must be found in the cache: lookups %d, signature checks %d", src.calls.Load(), sigs.Load())
 	}
 }
@@ -111,8 +116,40 @@ func TestCacheHitChecksMaxAge(t *testing.T) {
 	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, errcode.TokenTooOld) {
 		t.Fatalf("err = %v, want TokenTooOld", err)
 	}
-	if src.calls.Load() != 1 {
+	if src.calls.Load() != 2 {
 		t.Fatalf("lookups %d", src.calls.Load())
+	}
+}
+
+// TestCacheHitNeedsTheSameKey: the verdict depends on the key, so the
+// cache key's rule (issue 11, item 1) extends to it: once the key set no
+// longer has the key that verified a token, the cached verdict is not
+// served (main served it until exp). A refresh that re-parses the same key
+// keeps the entry.
+func TestCacheHitNeedsTheSameKey(t *testing.T) {
+	k := tk(t)
+	src := newSource(k)
+	v, sigs := newTestVerifier(t, src, nil)
+	tok := sign(t, jwt.SigningMethodRS256, k.rsa, "rsa", baseClaims(), nil)
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	reparsed := *src.keys["rsa"]
+	src.keys["rsa"] = &reparsed
+	if _, err := v.Verify(context.Background(), tok); err != nil || sigs.Load() != 1 {
+		t.Fatalf("same key, new pointer: err %v, signature checks %d", err, sigs.Load())
+	}
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.keys["rsa"] = &jwks.Key{ID: "rsa", Type: "RSA", Public: &other.PublicKey} // kid reused for another key
+	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, errcode.SignatureInvalid) {
+		t.Fatalf("kid now names another key: err %v", err)
+	}
+	delete(src.keys, "rsa") // withdrawn
+	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, errcode.KeyNotFound) {
+		t.Fatalf("withdrawn key: err %v", err)
 	}
 }
 

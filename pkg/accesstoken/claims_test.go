@@ -80,3 +80,47 @@ func TestParseHeader(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckTokenUse(t *testing.T) {
+	tests := []struct {
+		name         string
+		raw          map[string]any
+		introspected bool
+		bad          string // "" = accepted; else the member named
+	}{
+		{"nothing said", map[string]any{"scope": "a"}, true, ""},
+		{"hydra access", map[string]any{"token_use": "access_token", "token_type": "Bearer"}, true, ""},
+		{"hydra refresh", map[string]any{"token_use": "refresh_token", "token_type": "Bearer"}, true, "token_use"},
+		{"cognito access", map[string]any{"token_use": "access"}, false, ""},
+		{"cognito id", map[string]any{"token_use": "id"}, false, "token_use"},
+		{"token_use empty", map[string]any{"token_use": ""}, true, "token_use"},
+		{"token_use number", map[string]any{"token_use": 1.0}, true, "token_use"},
+		{"bearer any case", map[string]any{"token_type": "bEaReR"}, true, ""},
+		{"rfc 8693 access", map[string]any{"token_type": "urn:ietf:params:oauth:token-type:access_token"}, true, ""},
+		{"refresh type", map[string]any{"token_type": "refresh_token"}, true, "token_type"},
+		{"Refresh type", map[string]any{"token_type": "Refresh"}, true, "token_type"},
+		{"dpop", map[string]any{"token_type": "DPoP"}, true, "token_type"},
+		{"n_a", map[string]any{"token_type": "N_A"}, true, "token_type"},
+		{"token_type in a JWT is not RFC 7662's", map[string]any{"token_type": "whatever"}, false, ""},
+		{"keycloak access", map[string]any{"typ": "Bearer"}, true, ""},
+		{"keycloak refresh", map[string]any{"typ": "Refresh"}, false, "typ"},
+		{"keycloak offline", map[string]any{"typ": "Offline"}, true, "typ"},
+		{"keycloak id", map[string]any{"typ": "ID"}, false, "typ"},
+		{"typ other", map[string]any{"typ": "JWT"}, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckTokenUse(tt.raw, tt.introspected)
+			if tt.bad == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var e *errcode.Error
+			if !errors.As(err, &e) || e.Code != errcode.TokenTypeInvalid || e.Field(tt.bad) == nil {
+				t.Fatalf("got %v, want OAUTH_TOKEN_TYPE_INVALID naming %s", err, tt.bad)
+			}
+		})
+	}
+}

@@ -96,8 +96,10 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 //     (RFC 7515 §7.1) → OAUTH_TOKEN_MALFORMED naming the part.
 //  2. Cache: a token verified before is answered from the cache after
 //     re-running the policy with the current time (exp, nbf, iat, max
-//     age: time moves, the rest is cheap). Only tokens that passed every
-//     step below under this same Verifier are ever cached, so the header
+//     age: time moves, the rest is cheap), as long as the key set still
+//     maps its kid to the key that verified it (a withdrawn key stops its
+//     tokens at the next refresh). Only tokens that passed every step
+//     below under this same Verifier are ever cached, so the header
 //     checks need not be repeated.
 //  3. Header (ParseHeader): base64url and JSON → OAUTH_TOKEN_MALFORMED;
 //     crit → OAUTH_TOKEN_MALFORMED; alg missing, "none" (RFC 8725 §3.2) or
@@ -110,8 +112,10 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 //  5. Alg/key fit (checkKey, RFC 8725 §2.1, §3.1) → OAUTH_ALGORITHM_NOT_ALLOWED.
 //  6. Signature with the key the Source returned — never a key from the
 //     token (no jwt.Parse keyfunc trusting the header) → OAUTH_SIGNATURE_INVALID.
-//  7. Claims: JSON and types → OAUTH_TOKEN_MALFORMED; then the Policy, with
-//     exp always required (RFC 9068 §2.2).
+//  7. Claims: JSON and types → OAUTH_TOKEN_MALFORMED; a token_use or typ
+//     claim naming another kind of token (CheckTokenUse) →
+//     OAUTH_TOKEN_TYPE_INVALID; then the Policy, with exp always required
+//     (RFC 9068 §2.2).
 //
 // Claims come after the signature on purpose: a claim error must never be
 // reported for a token whose signature is bad. Otherwise a payload edited in
@@ -137,11 +141,19 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 
 	key := cacheKey(token)
-	if c, ok := v.cache.get(key); ok {
-		if err := v.policy.check(c, now, true); err != nil {
-			return nil, err
+	stale, ok := v.cache.get(key)
+	if ok {
+		current, err := v.keys.Lookup(ctx, stale.kid)
+		if err != nil {
+			return nil, err // the key is gone (or the set cannot be had)
 		}
-		return c, nil
+		if sameKey(current, stale.key) {
+			if err := v.policy.check(stale.claims, now, true); err != nil {
+				return nil, err
+			}
+			return stale.claims, nil
+		}
+		// The kid names other key material now: verify again.
 	}
 
 	hdr, err := ParseHeader(token[:i])
@@ -161,28 +173,29 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, err
 	}
 
-	c, err := v.cache.do(key, func() (*Claims, error) {
-		if c, ok := v.cache.get(key); ok { // a flight that just ended filled it
-			return c, nil
+	e, err := v.cache.do(key, func() (*verified, error) {
+		if e, ok := v.cache.get(key); ok && e != stale { // a flight that just ended filled it
+			return e, nil
 		}
-		c, err := v.verifyCold(ctx, hdr, alg, token[:j], sig, payload)
+		c, k, err := v.verifyCold(ctx, hdr, alg, token[:j], sig, payload)
 		if err != nil {
 			return nil, err
 		}
+		e := &verified{claims: c, kid: hdr.Kid, key: k}
 		// Cache inside the flight, so a caller arriving just after it
 		// ends finds the entry instead of starting a second flight.
 		if v.policy.check(c, now, true) == nil {
-			v.cache.put(key, c, now)
+			v.cache.put(key, e, now)
 		}
-		return c, nil
+		return e, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := v.policy.check(c, now, true); err != nil {
+	if err := v.policy.check(e.claims, now, true); err != nil {
 		return nil, err
 	}
-	return c, nil
+	return e.claims, nil
 }
 
 // checkHeader applies the allow-list and the typ rule to a parsed header.
@@ -207,29 +220,33 @@ func (v *Verifier) checkHeader(h *Header) (*algorithm, error) {
 	return a, nil
 }
 
-// verifyCold does the key and crypto work: steps 4 to 7a of Verify.
-func (v *Verifier) verifyCold(ctx context.Context, h *Header, a *algorithm, signingString string, sig, payload []byte) (*Claims, error) {
+// verifyCold does the key and crypto work: steps 4 to 7a of Verify. It
+// returns the key that verified the token too.
+func (v *Verifier) verifyCold(ctx context.Context, h *Header, a *algorithm, signingString string, sig, payload []byte) (*Claims, *jwks.Key, error) {
 	k, err := v.keys.Lookup(ctx, h.Kid)
 	if err != nil {
-		return nil, err // KeyNotFound or a provider error, unchanged
+		return nil, nil, err // KeyNotFound or a provider error, unchanged
 	}
 	if k == nil || k.Public == nil {
-		return nil, errcode.New(errcode.KeyNotFound, "no key for kid %q", clip(h.Kid)).With("kid", clip(h.Kid))
+		return nil, nil, errcode.New(errcode.KeyNotFound, "no key for kid %q", clip(h.Kid)).With("kid", clip(h.Kid))
 	}
 	if k.Use == "enc" {
-		return nil, errcode.New(errcode.KeyNotFound, "key %q is an encryption key (use=enc)", clip(h.Kid)).
+		return nil, nil, errcode.New(errcode.KeyNotFound, "key %q is an encryption key (use=enc)", clip(h.Kid)).
 			With("kid", clip(h.Kid))
 	}
 	if err := checkKey(a, k); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := v.verifySig(a.method, signingString, sig, k.Public); err != nil {
-		return nil, errcode.Wrap(errcode.SignatureInvalid, err).With("alg", a.name).With("kid", clip(h.Kid))
+		return nil, nil, errcode.Wrap(errcode.SignatureInvalid, err).With("alg", a.name).With("kid", clip(h.Kid))
 	}
 	c, err := ParseClaims(payload)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if err := CheckTokenUse(c.Raw, false); err != nil {
+		return nil, nil, err
 	}
 	c.TokenType = h.Typ
-	return c, nil
+	return c, k, nil
 }

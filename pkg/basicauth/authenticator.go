@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/credfile"
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
@@ -45,38 +46,58 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 		}
 	}
 
-	var ip string
-	if a.lockout != nil {
-		ip = r.ClientIP()
+	a0 := newAttempt(store, user, pass)
+	var ok bool
+	if a.lockout == nil {
+		ok = a.cache.cached(a0) || a.cache.verify(a0)
+	} else {
+		ip := r.ClientIP()
+		// A locked pair is refused even with the right password, cached
+		// or not; a cached right password needs no slot; anything else
+		// is verified only once it holds one of the pair's slots.
 		if left, locked := a.lockout.Locked(user, ip); locked {
-			secs := int(math.Ceil(left.Seconds()))
-			if secs < 1 {
-				secs = 1
+			return nil, a.lockedOut(fp, left)
+		}
+		if a.cache.cached(a0) {
+			a.lockout.Succeed(user, ip)
+			ok = true
+		} else {
+			var left time.Duration
+			var locked bool
+			if ok, left, locked = a.lockout.Attempt(user, ip, a0.key, func() bool { return a.cache.verify(a0) }); locked {
+				return nil, a.lockedOut(fp, left)
 			}
-			e := errcode.New(errcode.BasicLockedOut, "user locked out for this client after %d failures", a.lockout.Max).
-				With("credential", fp).With("retry_after", secs).WithHeader("Retry-After", strconv.Itoa(secs))
-			return nil, e
 		}
 	}
-
-	u, ok := a.cache.check(store, user, pass)
 	if !ok {
-		if a.lockout != nil {
-			a.lockout.Fail(user, ip)
-		}
 		// Same code, same message, same work for an unknown user and a
 		// wrong password; only the log (fingerprint) tells them apart for
 		// nobody: the fingerprint is of the user name, not the verdict.
 		return nil, errcode.New(errcode.BasicInvalidCredentials, "unknown user or wrong password").With("credential", fp)
 	}
-	if a.lockout != nil {
-		a.lockout.Succeed(user, ip)
-	}
+	u := a0.u
 	id := &gateway.Identity{Consumer: u.consumer, CredentialID: u.name}
+	if a.file != nil && store.warning != "" && store.warned.CompareAndSwap(false, true) {
+		// A credentials_file is read at run time: its warning is logged
+		// once per version of the file, with the first request it serves.
+		id.Warning = errcode.New(errcode.ConfigInvalid, "config warning: credentials_file: %s", store.warning).With("warning", "true")
+	}
 	if a.hide {
 		id.Headers = map[string]string{header: ""}
 	}
 	return id, nil
 }
+
+func (a *Authenticator) lockedOut(fp string, left time.Duration) error {
+	secs := int(math.Ceil(left.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	return errcode.New(errcode.BasicLockedOut, "user locked out for this client after %d failures", a.lockout.Max).
+		With("credential", fp).With("retry_after", secs).WithHeader("Retry-After", strconv.Itoa(secs))
+}
+
+// Warnings are the compiled config's warnings (authkit check prints them).
+func (a *Authenticator) Warnings() []string { return a.policy.Warnings }
 
 var _ gateway.Authenticator = (*Authenticator)(nil)

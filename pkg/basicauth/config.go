@@ -34,9 +34,9 @@ type Config struct {
 	CredentialsFile string `json:"credentials_file"`
 	// CacheTTLSeconds is how long a verified password stays cached (as a SHA-256 of the inputs, never the password); 0 disables the cache. Default: 300.
 	CacheTTLSeconds *int `json:"cache_ttl_seconds"`
-	// MaxFailures locks a username out for one client IP after this many wrong passwords; 0 disables the lockout. Default: 0.
+	// MaxFailures locks a username out for one client IP after this many wrong passwords within lockout_seconds; attempts being verified count too, so no more than this many wrong passwords are ever hashed per user, client IP and window; 0 disables the lockout. Default: 0.
 	MaxFailures int `json:"max_failures"`
-	// LockoutSeconds is the lockout window. Default: 0 (off).
+	// LockoutSeconds is the window failures are counted in, and how long a locked pair stays locked. Default: 0 (off).
 	LockoutSeconds int `json:"lockout_seconds"`
 
 	meta gateway.Meta
@@ -113,6 +113,7 @@ func (c *Config) Compile() (*Authenticator, error) {
 			RunOnPreflight: runOnPreflight,
 			LogLevel:       c.LogLevel,
 			Challenge:      gateway.BasicChallenge(realm),
+			Warnings:       store.warnings("credentials"),
 		},
 	}
 	if a.lockout != nil {

@@ -2,9 +2,12 @@ package basicauth
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,18 +97,24 @@ func TestCacheKeyIsLengthPrefixed(t *testing.T) {
 	}
 }
 
+func wrong() bool { return false }
+
 func TestLockout(t *testing.T) {
 	l := NewLockout(2, time.Minute)
 	now := time.Unix(0, 0)
 	l.now = func() time.Time { return now }
-	l.m.SetClock(l.now)
-	l.Fail("u", "1.1.1.1")
+	l.Attempt("u", "1.1.1.1", [32]byte{1}, wrong)
 	if _, locked := l.Locked("u", "1.1.1.1"); locked {
 		t.Fatal("locked after one failure")
 	}
-	l.Fail("u", "1.1.1.1")
+	now = now.Add(10 * time.Second)
+	l.Attempt("u", "1.1.1.1", [32]byte{2}, wrong)
 	if left, locked := l.Locked("u", "1.1.1.1"); !locked || left != time.Minute {
-		t.Fatalf("locked=%v left=%v", locked, left)
+		t.Fatalf("locked=%v left=%v (a lock lasts a whole window)", locked, left)
+	}
+	ran := false
+	if _, _, locked := l.Attempt("u", "1.1.1.1", [32]byte{3}, func() bool { ran = true; return true }); !locked || ran {
+		t.Fatal("a locked pair was verified")
 	}
 	if _, locked := l.Locked("u", "2.2.2.2"); locked {
 		t.Fatal("another client IP must not be locked")
@@ -114,8 +123,91 @@ func TestLockout(t *testing.T) {
 	if _, locked := l.Locked("u", "1.1.1.1"); locked {
 		t.Fatal("still locked after the window")
 	}
+	l.Attempt("u", "1.1.1.1", [32]byte{4}, wrong)
+	l.Attempt("u", "1.1.1.1", [32]byte{5}, func() bool { return true })
+	if l.Len() != 0 {
+		t.Fatal("a success must clear the pair")
+	}
 	if NewLockout(0, time.Minute) != nil {
 		t.Fatal("max 0 must disable")
+	}
+}
+
+// TestLockoutReservesBeforeHashing (issue 11, item 2): in-flight attempts
+// count against Max, so N concurrent wrong guesses verify at most Max
+// passwords; concurrent identical attempts share one slot and one verdict.
+func TestLockoutReservesBeforeHashing(t *testing.T) {
+	l := NewLockout(3, time.Minute)
+	release := make(chan struct{})
+	var verified atomic.Int64
+	slow := func() bool { verified.Add(1); <-release; return false }
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, locked := l.Attempt("alice", "ip", [32]byte{byte(i)}, slow); locked {
+				refused.Add(1)
+			}
+		}()
+	}
+	for refused.Load() < 37 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if verified.Load() != 3 || refused.Load() != 37 {
+		t.Fatalf("40 concurrent guesses with max 3: %d verified, %d refused", verified.Load(), refused.Load())
+	}
+
+	// A burst of the same (right) password: one slot, one verification.
+	l = NewLockout(3, time.Minute)
+	verified.Store(0)
+	gate := make(chan struct{})
+	right := func() bool { verified.Add(1); <-gate; return true }
+	oks := atomic.Int64{}
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, _, locked := l.Attempt("alice", "ip", [32]byte{9}, right); ok && !locked {
+				oks.Add(1)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(gate)
+	wg.Wait()
+	if oks.Load() != 20 || l.Len() != 0 {
+		t.Fatalf("burst of one right password: %d accepted, %d verified, %d pairs", oks.Load(), verified.Load(), l.Len())
+	}
+}
+
+// TestLockoutTableFlood: the table is bounded, and a flood of other user
+// names (one failure each) cannot evict a locked pair, nor a pair that is
+// on its way to being locked.
+func TestLockoutTableFlood(t *testing.T) {
+	l := newLockout(3, time.Minute, 100)
+	for i := 0; i < 3; i++ {
+		l.Attempt("victim", "attacker", [32]byte{byte(i)}, wrong)
+	}
+	l.Attempt("victim", "other-ip", [32]byte{1}, wrong)
+	l.Attempt("victim", "other-ip", [32]byte{2}, wrong)
+	for i := 0; i < 10_000; i++ {
+		l.Attempt(fmt.Sprintf("spray-%d", i), "attacker", [32]byte{1}, wrong)
+		if l.Len() > 100 {
+			t.Fatalf("table grew to %d pairs, capacity 100", l.Len())
+		}
+	}
+	if _, locked := l.Locked("victim", "attacker"); !locked {
+		t.Fatal("a flood of other user names evicted a locked pair")
+	}
+	if _, _, locked := l.Attempt("victim", "other-ip", [32]byte{3}, wrong); locked {
+		t.Fatal("unexpected lock")
+	}
+	if _, locked := l.Locked("victim", "other-ip"); !locked {
+		t.Fatal("a flood evicted a pair's earlier failures")
 	}
 }
 
@@ -200,4 +292,37 @@ func FuzzConfigJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFakeImitatesTheMostExpensiveHash (issue 11, item 5): with users of
+// different costs, unknown users verify a fake of the most expensive one,
+// every time (main took whichever user map iteration returned first), and
+// the config compiles with a warning.
+func TestFakeImitatesTheMostExpensiveHash(t *testing.T) {
+	cheap := mustHash(t, "pw") // bcrypt cost 4
+	dear, err := passwd.HashBcrypt([]byte("pw"), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	argon, err := passwd.HashArgon2id([]byte("pw"), passwd.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := []Credential{{"a", cheap, "c"}, {"b", dear, "c"}, {"c", argon, "c"}, {"d", cheap, "c"}}
+	for i := 0; i < 50; i++ {
+		a, err := (&Config{Credentials: creds}).Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := a.static.fake.BcryptCost(); c != 6 {
+			t.Fatalf("compile %d: fake is %s, want bcrypt cost 6", i, a.static.fake.Params())
+		}
+		if w := a.Warnings(); len(w) != 1 || !strings.Contains(w[0], "bcrypt cost 6 (") || !strings.Contains(w[0], "argon2id m=64,t=1,p=1") {
+			t.Fatalf("warnings %q", w)
+		}
+	}
+	a, _ := (&Config{Credentials: creds[:1]}).Compile()
+	if len(a.Warnings()) != 0 {
+		t.Fatal("one parameter set: no warning")
+	}
 }

@@ -2,6 +2,7 @@ package basicauth
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/kong-authkit/kong-authkit/pkg/passwd"
 )
@@ -28,8 +29,12 @@ type user struct {
 type Store struct {
 	users map[string]*user
 	// fake is verified for unknown users so they cost the same as a wrong
-	// password (caddy's basicauth does the same).
+	// password (caddy's basicauth does the same): the most expensive of
+	// the users' parameter sets, chosen deterministically.
 	fake *passwd.Hash
+	// warning is set when the users' hashes differ in scheme or cost.
+	warning string
+	warned  atomic.Bool // the warning of a credentials_file store was logged
 }
 
 // CompileCredentials checks every entry (naming it by list and index in
@@ -69,12 +74,29 @@ func (s *Store) add(field string, creds []Credential) error {
 	return nil
 }
 
+// finish picks the fake hash: the most expensive parameter set among the
+// users (passwd.FakeFor), never whichever one map iteration returns first,
+// so an unknown user costs at least what any known user's wrong password
+// costs. Users whose hashes are cheaper still answer faster than an unknown
+// user, which tells their names apart by timing: that is the warning.
 func (s *Store) finish() {
+	hashes := make([]*passwd.Hash, 0, len(s.users))
 	for _, u := range s.users {
-		s.fake = passwd.Fake(u.hash)
-		return
+		hashes = append(hashes, u.hash)
 	}
-	s.fake = passwd.DefaultFake()
+	s.fake = passwd.FakeFor(hashes)
+	if desc, mixed := passwd.MixedCosts(hashes); mixed {
+		s.warning = fmt.Sprintf("password hashes use different schemes or costs: %s. Unknown users are verified against a fake %s hash, so users with a cheaper hash answer a wrong password measurably faster than an unknown user does, which tells that their names exist: rehash them all with one scheme and cost (`authkit hash password`)",
+			desc, s.fake.Params())
+	}
+}
+
+// warnings returns the store's warning, naming the list it came from.
+func (s *Store) warnings(field string) []string {
+	if s.warning == "" {
+		return nil
+	}
+	return []string{field + ": " + s.warning}
 }
 
 // Merge returns a store holding both lists; a user defined twice is an error.

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/kong-authkit/kong-authkit/pkg/passwd"
 	"github.com/kong-authkit/kong-authkit/pkg/ttlcache"
 )
 
@@ -45,26 +46,60 @@ func writeLP(h hash.Hash, s string) {
 	h.Write([]byte(s))
 }
 
-// check verifies pass for name against the store. Unknown users verify the
-// fake hash: the same work and the same false.
-func (c *verifiedCache) check(s *Store, name, pass string) (*user, bool) {
+// attempt is one password to check: the user (nil if unknown), the hash
+// to verify (the user's, or the store's fake), and its cache key.
+type attempt struct {
+	name string
+	u    *user
+	h    *passwd.Hash
+	key  [32]byte
+	pass string
+}
+
+func newAttempt(s *Store, name, pass string) attempt {
 	u, h := s.lookup(name)
-	key := cacheKey(name, pass, h.String())
-	if u != nil && c.ttl > 0 {
-		if _, ok := c.m.Get(key); ok {
-			return u, true
+	return attempt{name: name, u: u, h: h, key: cacheKey(name, pass, h.String()), pass: pass}
+}
+
+// cached reports whether the password was verified before (no hashing).
+func (c *verifiedCache) cached(a attempt) bool {
+	if a.u == nil || c.ttl <= 0 {
+		return false
+	}
+	_, ok := c.m.Get(a.key)
+	return ok
+}
+
+// onSlowHash, when set (test seam builds only), is called before each
+// slow hash verification, so tests can count them through the binary.
+var onSlowHash func(a attempt)
+
+// SlowHashMarker starts each line that a test seam build writes to stderr
+// for a slow hash verification, followed by the user name's fingerprint.
+const SlowHashMarker = "authkit-testseam: slow hash"
+
+// verify runs the slow hash; unknown users verify the fake hash: the same
+// work and the same false. Concurrent identical checks share one hash.
+func (c *verifiedCache) verify(a attempt) bool {
+	v, _, _ := c.group.Do(string(a.key[:]), func() (any, error) {
+		if onSlowHash != nil {
+			onSlowHash(a)
 		}
-	}
-	// Concurrent identical checks share one slow hash.
-	v, _, _ := c.group.Do(string(key[:]), func() (any, error) {
-		return h.Verify([]byte(pass)), nil
+		return a.h.Verify([]byte(a.pass)), nil
 	})
-	ok := v.(bool) && u != nil && !h.IsFake()
+	ok := v.(bool) && a.u != nil && !a.h.IsFake()
 	if ok && c.ttl > 0 {
-		c.m.Set(key, struct{}{}, c.ttl)
+		c.m.Set(a.key, struct{}{}, c.ttl)
 	}
-	if !ok {
-		return nil, false
+	return ok
+}
+
+// check verifies pass for name against the store, from the cache when it
+// can (no lockout: the benchmarks' path).
+func (c *verifiedCache) check(s *Store, name, pass string) (*user, bool) {
+	a := newAttempt(s, name, pass)
+	if c.cached(a) || c.verify(a) {
+		return a.u, true
 	}
-	return u, true
+	return nil, false
 }

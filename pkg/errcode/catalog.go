@@ -108,9 +108,9 @@ func init() {
 		"Check that the token comes from the configured issuer. After a key rotation the new key must be published in the JWKS before tokens use it.",
 		ClassClient, "RFC 7517 §4.5"})
 	add(Entry{TokenTypeInvalid, 401, "invalid_token", "The token is not an access token.",
-		"`typ` is not `at+jwt` while `require_typ_at_jwt` is on (an ID token or another JWT was sent).",
-		"Send the access token, not the ID token; or turn `require_typ_at_jwt` off if the provider does not type its tokens.",
-		ClassClient, "RFC 9068 §2.1, §4; RFC 8725 §3.11"})
+		"The token is of another kind: a refresh, ID or logout token. The introspection answer's `token_type` is not `Bearer` (e.g. `refresh_token`, or `DPoP` for a sender-constrained token, whose proof this gateway does not check), its `token_use` (Ory Hydra/fosite) is not `access_token` (Hydra answers `active: true` for refresh tokens), a `token_use` or Keycloak `typ` claim names another token, or the JWT `typ` is not `at+jwt` while `require_typ_at_jwt` is on.",
+		"Send the access token, not the refresh or ID token; the log names the member and its value. Turn `require_typ_at_jwt` off only if the provider does not type its JWTs.",
+		ClassClient, "RFC 7662 §2.2; RFC 6749 §1.5, §7.1; RFC 9068 §2.1, §4; RFC 8725 §3.11"})
 	add(Entry{IssuerMismatch, 401, "invalid_token", "The access token was issued by an untrusted issuer.",
 		"`iss` is not one of `allowed_issuers` (exact string match).",
 		"Compare the token's `iss` with the configured issuer character by character (trailing slash, http vs https, realm path).",
@@ -220,14 +220,14 @@ func init() {
 		"Check the user name and password; the log carries the user name's fingerprint.",
 		ClassClient, ""})
 	add(Entry{BasicLockedOut, 429, "", "Too many failed attempts; try again later.",
-		"`max_failures` wrong passwords for this user from this client IP within `lockout_seconds`.",
+		"`max_failures` wrong passwords for this user from this client IP within `lockout_seconds`, or, for at most a second, that many attempts of the pair still being verified (in-flight attempts count against the limit).",
 		"Wait for the Retry-After delay; if it is an attack, block the client IP upstream of the gateway.",
 		ClassClient, ""})
 
 	// --- the gateway --------------------------------------------------------
 	add(Entry{ConfigInvalid, 500, "", "The gateway is misconfigured.",
-		"The plugin's configuration cannot be compiled (a bad URL, hash, JWKS, algorithm, or an unreadable credentials file).",
-		"The log line names the field and the reason; run `authkit check kong.yaml` to find every problem offline.",
+		"The plugin's configuration cannot be compiled (a bad URL, hash, JWKS, algorithm, or an unreadable credentials file). With `\"outcome\":\"accepted\"` at warn it is a warning, not a refusal: the config works but weakens a guarantee (Basic users whose hashes differ in scheme or cost can be told from unknown users by timing).",
+		"The log line names the field and the reason; run `authkit check kong.yaml` to find every problem offline. For the hash warning, rehash every user with one scheme and cost (`authkit hash password`).",
 		ClassGateway, ""})
 	add(Entry{ConsumerNotFound, 500, "", "The gateway is misconfigured.",
 		"A consumer that a credential maps to (or the `anonymous` consumer) does not exist in Kong.",

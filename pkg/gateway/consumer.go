@@ -19,10 +19,13 @@ var (
 	ConsumerNegativeTTL = 5 * time.Second
 )
 
-// loadConsumer returns the consumer with id or username ref, nil if Kong
-// has none.
-func loadConsumer(k Kong, ref string) (*Consumer, error) {
-	if c, ok := consumers.Get(ref); ok {
+// loadConsumer returns the consumer with id or username ref in workspace
+// ws, nil if Kong has none. The cache key binds the workspace: Kong looks
+// consumers up in the request's workspace, and "alice" in one workspace is
+// not "alice" in another (Kong Enterprise; OSS has one).
+func loadConsumer(k Kong, ws, ref string) (*Consumer, error) {
+	key := ws + "\x00" + ref
+	if c, ok := consumers.Get(key); ok {
 		return c, nil
 	}
 	c, err := k.LoadConsumer(ref)
@@ -32,9 +35,9 @@ func loadConsumer(k Kong, ref string) (*Consumer, error) {
 	// An unknown consumer comes back as an empty entity (Lua nil, err →
 	// zero values: kong-go-plugins.md §3.5).
 	if c.ID == "" {
-		consumers.Set(ref, nil, ConsumerNegativeTTL)
+		consumers.Set(key, nil, ConsumerNegativeTTL)
 		return nil, nil
 	}
-	consumers.Set(ref, &c, ConsumerTTL)
+	consumers.Set(key, &c, ConsumerTTL)
 	return &c, nil
 }

@@ -15,6 +15,9 @@ type Meta struct {
 	ServiceID    string `json:"service_id"`
 	PluginID     string `json:"__plugin_id"`
 	InstanceName string `json:"plugin_instance_name"`
+	// WorkspaceID is Kong's __ws_id: consumers are per workspace, so the
+	// consumer cache is keyed by it.
+	WorkspaceID string `json:"__ws_id"`
 	// Fingerprint is SHA-256 of the config's schema fields only (not
 	// __seq__/__key__), the key of the process-wide compiled-config cache.
 	Fingerprint string `json:"-"`
@@ -44,4 +47,11 @@ func DecodeConfig(data []byte, plain any, meta *Meta) error {
 	meta.Fingerprint = hex.EncodeToString(sum[:])
 	meta.memo = &memo{}
 	return nil
+}
+
+func (m *Meta) workspace() string {
+	if m == nil {
+		return ""
+	}
+	return m.WorkspaceID
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 )
@@ -37,6 +38,12 @@ type Policy struct {
 	// beyond the X-Consumer-* set (scopes, claims). They are removed when
 	// the request continues as anonymous, so a client cannot spoof them.
 	OwnedHeaders []string
+	// Warnings are found when the config compiles: it works, but weakens
+	// a guarantee (e.g. Basic users with hashes of different costs). Each
+	// is logged once per compiled config, at warn, on its first request;
+	// `authkit check` prints them.
+	Warnings []string
+	warned   atomic.Bool
 	// Prefetch are the request facts the authenticator reads besides the
 	// headers (e.g. the raw query for keys in the query string). With the
 	// project's plugin server they are fetched, with the headers and what
@@ -123,6 +130,7 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 	}
 	s.policy = pol
 	s.req.prefetch(pol.needs())
+	s.warnConfig()
 	if !pol.RunOnPreflight && s.req.Method() == "OPTIONS" {
 		s.passUnauthenticated()
 		return
@@ -164,6 +172,21 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 		return
 	}
 	s.accept(ident, false)
+}
+
+// warnConfig logs the compiled config's warnings, once per compiled config
+// (the Policy is shared by every instance with that config), as authkit
+// records with the CONFIG_INVALID code and outcome "accepted": nothing is
+// refused because of them.
+func (s *session) warnConfig() {
+	if len(s.policy.Warnings) == 0 || !s.policy.warned.CompareAndSwap(false, true) {
+		return
+	}
+	for _, w := range s.policy.Warnings {
+		rec := s.record(errcode.New(errcode.ConfigInvalid, "config warning: %s", w).With("warning", "true"))
+		rec.Outcome = "accepted"
+		_ = s.kong.Log("warn", rec.Line())
+	}
 }
 
 // passUnauthenticated lets a CORS preflight through without authenticating
@@ -222,7 +245,7 @@ func (s *session) accept(ident *Identity, anonymous bool) {
 	if ident.Virtual != nil {
 		consumer = ident.Virtual
 	} else if ident.Consumer != "" {
-		c, err := loadConsumer(s.kong, ident.Consumer)
+		c, err := loadConsumer(s.kong, s.req.meta.workspace(), ident.Consumer)
 		if err != nil {
 			s.refuse(errcode.Wrap(errcode.InternalError, fmt.Errorf("load consumer %q: %w", ident.Consumer, err)))
 			return

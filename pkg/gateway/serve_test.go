@@ -258,3 +258,20 @@ func TestCompileOncePerFingerprint(t *testing.T) {
 		t.Fatalf("compiled %d times, want once", n)
 	}
 }
+
+// TestConsumerCacheBindsWorkspace: the process-wide consumer cache must
+// not answer a lookup in one workspace with a consumer of another (the
+// cache-key rule of issue 11, item 1).
+func TestConsumerCacheBindsWorkspace(t *testing.T) {
+	resetConsumerCache()
+	pol := &Policy{Plugin: "p", RunOnPreflight: true}
+	ok := authFunc(func(r *Request) (*Identity, error) { return &Identity{Consumer: "alice", CredentialID: "c"}, nil })
+	Serve(newFake(), "p", &Meta{WorkspaceID: "ws-a"}, prepared(pol, ok))
+	other := newFake()
+	otherAlice := Consumer{ID: "5b5b5b5b-1c8e-4b0e-9d4a-1b1b1b1b1b1b", Username: "alice"}
+	other.consumers["alice"] = otherAlice
+	Serve(other, "p", &Meta{WorkspaceID: "ws-b"}, prepared(pol, ok))
+	if other.authCons == nil || other.authCons.ID != otherAlice.ID || !strings.Contains(other.callList(), "load_consumer") {
+		t.Fatalf("workspace ws-b was served ws-a's consumer: %+v (calls %s)", other.authCons, other.callList())
+	}
+}

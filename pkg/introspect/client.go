@@ -9,8 +9,8 @@ import (
 	"net/url"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
-	gocache "github.com/patrickmn/go-cache"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
@@ -33,30 +33,25 @@ type Options struct {
 	AuthMethod    string
 	TokenTypeHint string
 	HTTP          *provider.Client
-	// CacheTTL caps how long an active answer is reused (never beyond the
-	// token's exp, RFC 7662 §4); 0 disables caching of active answers.
+	// CacheTTL caps how long after it was fetched an active answer is
+	// reused by this Client (never beyond the token's exp, RFC 7662 §4); 0
+	// never reuses one.
 	CacheTTL time.Duration
-	// NegativeTTL is how long an inactive answer is reused; 0 disables.
+	// NegativeTTL is how long after it was fetched an inactive answer is
+	// reused by this Client; 0 never reuses one.
 	NegativeTTL time.Duration
 	Now         func() time.Time
 }
 
 // Client introspects tokens at one endpoint. Build one per config and share
-// it; answers live in a process-wide cache keyed by endpoint and token hash.
+// it; answers live in a process-wide cache (cache.go) that every Client
+// reads under its own TTLs.
 type Client struct {
 	opts  Options
+	ck    [32]byte // clientKey(opts)
 	group singleflight.Group
 	calls atomic.Int64
 }
-
-// cache holds answers of every Client, keyed by the endpoint, client id and
-// SHA-256 of the token: never the token itself. go-cache evicts expired
-// entries every minute; entries never outlive their own expiry.
-var cache = gocache.New(time.Minute, time.Minute)
-
-// MaxCacheEntries bounds the process-wide answer cache; past it, new
-// answers are not cached (the request is still answered).
-var MaxCacheEntries = 100000
 
 // New validates opts and returns a Client.
 func New(opts Options) (*Client, error) {
@@ -80,60 +75,62 @@ func New(opts Options) (*Client, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Client{opts: opts}, nil
+	if opts.CacheTTL < 0 || opts.NegativeTTL < 0 {
+		return nil, fmt.Errorf("introspection cache TTLs must be ≥ 0")
+	}
+	raise(&maxTTL, opts.CacheTTL)
+	raise(&maxNegTTL, opts.NegativeTTL)
+	return &Client{opts: opts, ck: clientKey(opts)}, nil
 }
 
 // Calls is the number of introspection requests sent (tests, benchmarks).
 func (c *Client) Calls() int64 { return c.calls.Load() }
 
-func (c *Client) key(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return c.opts.Endpoint + "\x00" + c.opts.ClientID + "\x00" + string(sum[:])
+// key is the cache key of token for this Client: everything the verdict
+// depends on (clientKey) and the token's SHA-256, both fixed-size, hashed
+// together. The token is hashed without a copy (sha256 only reads it): the
+// copy would be the warm path's allocation.
+func (c *Client) key(token string) [32]byte {
+	var buf [64]byte
+	copy(buf[:32], c.ck[:])
+	th := sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+	copy(buf[32:], th[:])
+	return sha256.Sum256(buf[:])
+}
+
+// cached returns the stored answer for k if this Client's policy allows it.
+func (c *Client) cached(k [32]byte) (*Answer, bool) {
+	if e, ok := answers().get(k); ok && e.usable(c.opts.Now(), c.opts.CacheTTL, c.opts.NegativeTTL) {
+		return e.answer, true
+	}
+	return nil, false
 }
 
 // Introspect returns the provider's answer for token, from the cache when
-// it may be reused. Concurrent calls for the same uncached token share one
-// request. Provider failures are errors and are never cached.
+// this Client's TTLs allow it. Concurrent calls for the same token that the
+// cache cannot answer share one request. Provider failures are errors and
+// are never cached.
 func (c *Client) Introspect(ctx context.Context, token string) (*Answer, bool, error) {
 	k := c.key(token)
-	if v, ok := cache.Get(k); ok {
-		return v.(*Answer), true, nil
+	if a, ok := c.cached(k); ok {
+		return a, true, nil
 	}
-	v, err, _ := c.group.Do(k, func() (any, error) {
-		if v, ok := cache.Get(k); ok {
-			return v, nil
+	v, err, _ := c.group.Do(string(k[:]), func() (any, error) {
+		if a, ok := c.cached(k); ok {
+			return a, nil
 		}
+		fetched := c.opts.Now()
 		a, err := c.fetch(ctx, token)
 		if err != nil {
 			return nil, err
 		}
-		c.store(k, a)
+		store(answers(), k, a, fetched, c.opts.Now())
 		return a, nil
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return v.(*Answer), false, nil
-}
-
-func (c *Client) store(k string, a *Answer) {
-	if cache.ItemCount() >= MaxCacheEntries {
-		return
-	}
-	ttl := c.opts.NegativeTTL
-	if a.Active {
-		ttl = c.opts.CacheTTL
-		// RFC 7662 §4: the answer MUST NOT be cached beyond exp.
-		exp, ok := a.Claims["exp"].(float64)
-		if !ok {
-			ttl = 0 // no exp: the token's lifetime is unknown, do not cache
-		} else if until := time.Unix(int64(exp), 0).Sub(c.opts.Now()); until < ttl {
-			ttl = until
-		}
-	}
-	if ttl > 0 {
-		cache.Set(k, a, ttl)
-	}
 }
 
 func (c *Client) fetch(ctx context.Context, token string) (*Answer, error) {

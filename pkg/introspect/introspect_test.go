@@ -277,3 +277,100 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderPolicy: the cache is shared by every Client of the process, but
+// each read applies the reader's own TTLs (issue 11, item 1). A Client
+// whose TTL is 0 never reads an answer another Client cached, and a short
+// TTL is measured from when the answer was fetched, not stored.
+func TestReaderPolicy(t *testing.T) {
+	var active atomic.Bool
+	active.Store(true)
+	exp := time.Now().Add(time.Hour).Unix()
+	p, srv := newProvider(t, func(w http.ResponseWriter, r *http.Request) {
+		if active.Load() {
+			jsonAnswer(200, fmt.Sprintf(`{"active":true,"exp":%d}`, exp))(w, r)
+			return
+		}
+		jsonAnswer(200, `{"active":false}`)(w, r)
+	})
+	now := time.Now()
+	clock := func() time.Time { return now }
+	long := client(t, srv.URL, func(o *Options) { o.CacheTTL = 5 * time.Minute; o.Now = clock })
+	off := client(t, srv.URL, func(o *Options) { o.CacheTTL = 0; o.NegativeTTL = 0; o.Now = clock })
+	short := client(t, srv.URL, func(o *Options) { o.CacheTTL = 10 * time.Second; o.Now = clock })
+	tok := freshToken()
+
+	if a, cached, err := long.Introspect(context.Background(), tok); err != nil || !a.Active || cached {
+		t.Fatalf("first: %+v %v %v", a, cached, err)
+	}
+	if _, cached, _ := long.Introspect(context.Background(), tok); !cached {
+		t.Fatal("the caching client did not reuse its answer")
+	}
+	if _, cached, _ := short.Introspect(context.Background(), tok); !cached {
+		t.Fatal("a client with a shorter TTL did not reuse a fresh answer")
+	}
+	// Revoked at the provider: the client with caching off sees it at once…
+	active.Store(false)
+	calls := p.calls.Load()
+	if a, cached, err := off.Introspect(context.Background(), tok); err != nil || a.Active || cached || p.calls.Load() != calls+1 {
+		t.Fatalf("TTL 0 read another client's cached answer: %+v cached=%v calls %d→%d", a, cached, calls, p.calls.Load())
+	}
+	// …and its fresher answer replaces the older one for every reader
+	// (each under its own negative TTL).
+	if a, cached, _ := long.Introspect(context.Background(), tok); a.Active || !cached {
+		t.Fatalf("the revocation another client saw did not reach the cache: %+v cached=%v", a, cached)
+	}
+	if a, _, _ := off.Introspect(context.Background(), tok); a.Active {
+		t.Fatal("TTL 0 must keep asking")
+	}
+
+	// A short TTL is counted from the fetch.
+	active.Store(true)
+	tok2 := freshToken()
+	long.Introspect(context.Background(), tok2)
+	now = now.Add(30 * time.Second)
+	if _, cached, _ := short.Introspect(context.Background(), tok2); cached {
+		t.Fatal("an answer fetched 30 s ago was reused under a 10 s TTL")
+	}
+	if _, cached, _ := long.Introspect(context.Background(), tok2); !cached {
+		t.Fatal("the short client's refetch should serve the long one")
+	}
+}
+
+// TestKeyBindsTheVerdictInputs: a different secret, auth method or
+// token_type_hint at the same endpoint and client id is a different
+// question, never answered from another's cache entry.
+func TestKeyBindsTheVerdictInputs(t *testing.T) {
+	exp := time.Now().Add(time.Hour).Unix()
+	p, srv := newProvider(t, func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, ok := r.BasicAuth(); ok && (user != "gw" || pass != "gw-secret") {
+			jsonAnswer(401, `{"error":"invalid_client"}`)(w, r)
+			return
+		}
+		jsonAnswer(200, fmt.Sprintf(`{"active":true,"exp":%d}`, exp))(w, r)
+	})
+	slow := func(o *Options) { o.HTTP = provider.New(5 * time.Second) }
+	good := client(t, srv.URL, slow)
+	tok := freshToken()
+	if _, _, err := good.Introspect(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	wrong := client(t, srv.URL, slow, func(o *Options) { o.ClientSecret = "not-the-secret" })
+	if a, cached, err := wrong.Introspect(context.Background(), tok); !errors.Is(err, errcode.ProviderClientAuthFail) {
+		t.Fatalf("a wrong secret was served another client's answer: %+v cached=%v err %v", a, cached, err)
+	}
+	for name, mut := range map[string]func(*Options){
+		"auth method": func(o *Options) { o.AuthMethod = AuthPost },
+		"hint":        func(o *Options) { o.TokenTypeHint = "refresh_token" },
+		"access hint": func(o *Options) { o.TokenTypeHint = "access_token" },
+	} {
+		before := p.calls.Load()
+		if _, cached, err := client(t, srv.URL, slow, mut).Introspect(context.Background(), tok); err != nil || cached || p.calls.Load() != before+1 {
+			t.Errorf("%s: cached=%v err %v", name, cached, err)
+		}
+	}
+	a, b := clientKey(Options{Endpoint: "e", ClientID: "ab", ClientSecret: "c"}), clientKey(Options{Endpoint: "e", ClientID: "a", ClientSecret: "bc"})
+	if a == b {
+		t.Fatal("length prefixes missing: fields collide by concatenation")
+	}
+}

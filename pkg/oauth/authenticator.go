@@ -166,6 +166,11 @@ func (a *Authenticator) introspect(ctx context.Context, token string) (*accessto
 		// provider's fault, not the token's.
 		return nil, errcode.Wrap(errcode.ProviderInvalidResp, fmt.Errorf("introspection answer: %w", err))
 	}
+	// Only access tokens authenticate: fosite (Hydra) answers active for a
+	// refresh token too, whatever token_type_hint says.
+	if err := accesstoken.CheckTokenUse(ans.Claims, true); err != nil {
+		return nil, errcode.From(err).With("cached", strconv.FormatBool(cached))
+	}
 	if err := a.introPolicy.Check(claims, time.Now()); err != nil {
 		return nil, err
 	}

@@ -60,9 +60,9 @@ type Config struct {
 	IntrospectionAuthMethod string `json:"introspection_auth_method"`
 	// TokenTypeHint is sent with each introspection request; empty sends none. Default: "access_token".
 	TokenTypeHint *string `json:"token_type_hint"`
-	// IntrospectionCacheTTLSeconds caps how long an active answer is reused (never beyond the token's exp, RFC 7662 §4). Default: 300.
+	// IntrospectionCacheTTLSeconds caps how long after it was fetched an active answer is reused by this route (never beyond the token's exp, RFC 7662 §4); 0 never reuses one. Default: 300.
 	IntrospectionCacheTTLSeconds *int `json:"introspection_cache_ttl_seconds"`
-	// IntrospectionNegativeTTLSeconds is how long an inactive answer is reused. Default: 10.
+	// IntrospectionNegativeTTLSeconds is how long after it was fetched an inactive answer is reused by this route; 0 never reuses one. Default: 10.
 	IntrospectionNegativeTTLSeconds *int `json:"introspection_negative_ttl_seconds"`
 	// HTTPTimeoutMS bounds each request to the provider (discovery, JWKS, introspection). Default: 3000.
 	HTTPTimeoutMS *int `json:"http_timeout_ms"`

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -49,6 +50,10 @@ func discover(issuer string, c *provider.Client, minRefresh, ttl time.Duration) 
 	return d
 }
 
+// beforeFlight runs between the check and the flight (tests only: it
+// widens the window in which another flight can end).
+var beforeFlight func()
+
 func (d *discovered) metadata(ctx context.Context) (*jwks.Metadata, error) {
 	now := time.Now()
 	d.mu.RLock()
@@ -65,7 +70,22 @@ func (d *discovered) metadata(ctx context.Context) (*jwks.Metadata, error) {
 			return nil, lastErr
 		}
 	}
+	if beforeFlight != nil {
+		beforeFlight()
+	}
 	v, err, _ := d.group.Do("", func() (any, error) {
+		// Check again under the lock: a caller that read the state just
+		// before another flight ended must not start a second fetch
+		// within minRefresh (the check above alone is check-then-act).
+		d.mu.RLock()
+		meta, fetched, tried, lastErr := d.meta, d.fetched, d.tried, d.lastErr
+		d.mu.RUnlock()
+		if now := time.Now(); meta != nil && now.Sub(fetched) < d.ttl || now.Sub(tried) < d.minRefresh && (meta != nil || lastErr != nil) {
+			if meta != nil {
+				return meta, nil
+			}
+			return nil, lastErr
+		}
 		m, err := jwks.Discover(context.WithoutCancel(ctx), d.client, d.issuer)
 		d.mu.Lock()
 		defer d.mu.Unlock()
@@ -91,14 +111,28 @@ func (d *discovered) metadata(ctx context.Context) (*jwks.Metadata, error) {
 type discoveredKeys struct {
 	d    *discovered
 	opts jwks.RemoteOptions
+	last atomic.Pointer[remoteFor] // the set for the latest jwks_uri
 }
 
+type remoteFor struct {
+	url string
+	rs  *jwks.RemoteSet
+}
+
+// Lookup runs on every JWT, cache hits included (they check their key is
+// still in the set), so the RemoteSet is remembered instead of asked of the
+// registry (a lock and a key built per call) each time.
 func (k *discoveredKeys) Lookup(ctx context.Context, kid string) (*jwks.Key, error) {
 	m, err := k.d.metadata(ctx)
 	if err != nil {
 		return nil, errcode.From(err).With("stage", "discovery")
 	}
-	return jwks.Remote(m.JWKSURI, k.opts).Lookup(ctx, kid)
+	r := k.last.Load()
+	if r == nil || r.url != m.JWKSURI {
+		r = &remoteFor{url: m.JWKSURI, rs: jwks.Remote(m.JWKSURI, k.opts)}
+		k.last.Store(r)
+	}
+	return r.rs.Lookup(ctx, kid)
 }
 
 // current is the RemoteSet behind the keys, once discovery succeeded.

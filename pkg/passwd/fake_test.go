@@ -1,6 +1,7 @@
 package passwd
 
 import (
+	"strings"
 	"sync"
 	"testing"
 )
@@ -115,4 +116,39 @@ func params(h *Hash) paramSet {
 		}
 	}
 	return p
+}
+
+// TestFakeForMostExpensive (issue 11, item 5): the fake for a user list
+// imitates the most expensive parameter set, whatever the list's order.
+func TestFakeForMostExpensive(t *testing.T) {
+	b4, _ := HashBcrypt([]byte("pw"), 4)
+	b6, _ := HashBcrypt([]byte("pw"), 6)
+	a2, _ := HashArgon2id([]byte("pw"), Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	pb, _ := HashPBKDF2([]byte("pw"), 1000)
+	hashes := []*Hash{MustParse(b4), MustParse(a2), MustParse(b6), MustParse(pb)}
+	want := Fake(MustParse(b6)) // 2^6 × 69 µs ≈ 4.4 ms beats the others
+	for i := range hashes {
+		rot := append(append([]*Hash{}, hashes[i:]...), hashes[:i]...)
+		if got := FakeFor(rot); got != want {
+			t.Fatalf("order %d: fake %s, want %s", i, got.Params(), want.Params())
+		}
+	}
+	if FakeFor(nil) != DefaultFake() {
+		t.Fatal("no hashes: DefaultFake")
+	}
+	desc, mixed := MixedCosts(hashes)
+	if !mixed || !strings.HasPrefix(desc, "bcrypt cost 6") || !strings.Contains(desc, "argon2id m=64,t=1,p=1") {
+		t.Fatalf("MixedCosts = %q %v", desc, mixed)
+	}
+	if _, mixed := MixedCosts([]*Hash{MustParse(b4), MustParse(b4)}); mixed {
+		t.Fatal("one parameter set is not mixed")
+	}
+	// The model's order matches the measured one for the defaults:
+	// PBKDF2 600k > bcrypt 10 > argon2id OWASP.
+	p, _ := HashPBKDF2([]byte("pw"), DefaultPBKDF2Iterations)
+	bc := &Hash{v: &bcryptHash{cost: 10}}
+	ar := &Hash{v: &argon2Hash{params: DefaultArgon2Params}}
+	if !(MustParse(p).EstimatedCost() > bc.EstimatedCost() && bc.EstimatedCost() > ar.EstimatedCost()) {
+		t.Fatal("cost model order")
+	}
 }

@@ -97,6 +97,8 @@ type verifier interface {
 	scheme() string
 	// fakeKey identifies the parameter set for the Fake cache.
 	fakeKey() string
+	// work is the estimated cost of one verification (cost.go).
+	work() float64
 	// fake returns a verifier with the same parameters, a random salt and a
 	// random key.
 	fake() verifier

@@ -20,8 +20,10 @@ type Plugin struct {
 	// New returns an empty config (a pointer to the struct Kong's schema is
 	// reflected from).
 	New func() any
-	// Compile validates a decoded config the way the plugin does at run time.
-	Compile func(cfg any) error
+	// Compile validates a decoded config the way the plugin does at run
+	// time, and returns the warnings of a config that compiles (it works,
+	// but weakens a guarantee); the gateway logs them once at warn.
+	Compile func(cfg any) (warnings []string, err error)
 }
 
 var plugins = map[string]Plugin{}
@@ -31,24 +33,30 @@ func register(p Plugin) { plugins[p.Name] = p }
 
 func init() {
 	register(Plugin{
-		Name:    basicauth.PluginName,
-		New:     func() any { return &basicauth.Config{} },
-		Compile: func(c any) error { _, err := c.(*basicauth.Config).Compile(); return err },
+		Name: basicauth.PluginName,
+		New:  func() any { return &basicauth.Config{} },
+		Compile: func(c any) ([]string, error) {
+			a, err := c.(*basicauth.Config).Compile()
+			if err != nil {
+				return nil, err
+			}
+			return a.Warnings(), nil
+		},
 	})
 	register(Plugin{
 		Name:    apikey.PluginName,
 		New:     func() any { return &apikey.Config{} },
-		Compile: func(c any) error { _, err := c.(*apikey.Config).Compile(); return err },
+		Compile: func(c any) ([]string, error) { _, err := c.(*apikey.Config).Compile(); return nil, err },
 	})
 	register(Plugin{
 		Name:    oauth.PluginName,
 		New:     func() any { return &oauth.Config{} },
-		Compile: func(c any) error { _, err := c.(*oauth.Config).Compile(); return err },
+		Compile: func(c any) ([]string, error) { _, err := c.(*oauth.Config).Compile(); return nil, err },
 	})
 	register(Plugin{
 		Name:    tokenexplain.PluginName,
 		New:     func() any { return &tokenexplain.Config{} },
-		Compile: func(c any) error { _, err := c.(*tokenexplain.Config).Compile(); return err },
+		Compile: func(c any) ([]string, error) { _, err := c.(*tokenexplain.Config).Compile(); return nil, err },
 	})
 }
 
@@ -67,13 +75,20 @@ func Lookup(name string) (Plugin, bool) { p, ok := plugins[name]; return p, ok }
 
 // CompileJSON decodes a config as Kong would send it and compiles it.
 func CompileJSON(name string, config []byte) error {
+	_, err := CheckJSON(name, config)
+	return err
+}
+
+// CheckJSON is CompileJSON that also returns the warnings of a config that
+// compiles.
+func CheckJSON(name string, config []byte) (warnings []string, err error) {
 	p, ok := plugins[name]
 	if !ok {
-		return fmt.Errorf("unknown authkit plugin %q", name)
+		return nil, fmt.Errorf("unknown authkit plugin %q", name)
 	}
 	cfg := p.New()
 	if err := json.Unmarshal(config, cfg); err != nil {
-		return fmt.Errorf("decoding config: %w", err)
+		return nil, fmt.Errorf("decoding config: %w", err)
 	}
 	return p.Compile(cfg)
 }

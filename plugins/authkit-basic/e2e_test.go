@@ -7,10 +7,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kong-authkit/kong-authkit/internal/kongwire"
 	"github.com/kong-authkit/kong-authkit/pkg/basicauth"
 	"github.com/kong-authkit/kong-authkit/pkg/passwd"
+	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
 const (
@@ -347,5 +349,118 @@ func TestInstanceChurn(t *testing.T) {
 	refused(t, res, 401, "BASIC_MISSING")
 	if got := res.Header("WWW-Authenticate"); !strings.Contains(got, `realm="other"`) {
 		t.Fatalf("new config not in effect: %q", got)
+	}
+}
+
+// slowHashes counts the seam's slow-hash lines for user in the plugin's
+// output. Lines reach the harness through a pipe, in write order: a
+// verification for sentinel, made after everything else, is the marker
+// that every earlier line has been read.
+func slowHashes(t *testing.T, s *kongwire.Server, inst *kongwire.Instance, user string) int {
+	t.Helper()
+	inst.Access(t, get("Authorization", basic("sentinel-user", "x")))
+	marker, sentinel := basicauth.SlowHashMarker+" "+secret.Fingerprint(user), basicauth.SlowHashMarker+" "+secret.Fingerprint("sentinel-user")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, seen := 0, false
+		for _, l := range s.ProcessOutput() {
+			switch {
+			case strings.Contains(l, marker):
+				n++
+			case strings.Contains(l, sentinel):
+				seen = true
+			}
+		}
+		if seen {
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sentinel's slow hash never showed in the output: %v", s.ProcessOutput())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLockoutHoldsUnderConcurrency (issue 11, item 2): 40 parallel wrong
+// guesses with max_failures 3 verify at most 3 passwords; the others are
+// refused with 429 without hashing, and the right password afterwards is
+// refused too. A burst of concurrent right requests on a cold cache is not
+// locked out by itself.
+func TestLockoutHoldsUnderConcurrency(t *testing.T) {
+	s := plugin(t)
+	slowAlice, err := passwd.HashBcrypt([]byte("alice-pw"), 8) // slow enough that the guesses overlap
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := baseConfig(t)
+	cfg["credentials"].([]any)[0].(map[string]any)["password_hash"] = slowAlice
+	cfg["max_failures"] = 3
+	cfg["lockout_seconds"] = 60
+	inst := s.StartInstance(t, cfg)
+
+	var wg sync.WaitGroup
+	results := make([]*kongwire.Result, 40)
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i] = inst.Access(t, get("Authorization", basic("alice", fmt.Sprintf("guess-%d", i))))
+		}(i)
+	}
+	wg.Wait()
+	counts := map[int]int{}
+	for _, r := range results {
+		counts[r.Status]++
+	}
+	if counts[401] > 3 || counts[401]+counts[429] != 40 {
+		t.Fatalf("40 parallel guesses with max_failures 3: statuses %v", counts)
+	}
+	if n := slowHashes(t, s, inst, "alice"); n > 3 {
+		t.Fatalf("40 parallel guesses with max_failures 3: %d passwords hashed", n)
+	}
+	res := inst.Access(t, get("Authorization", basic("alice", "alice-pw")))
+	refused(t, res, 429, "BASIC_LOCKED_OUT")
+
+	// Same config, another client IP: a burst of 20 right requests, cold.
+	for i := range 20 {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r := get("Authorization", basic("alice", "alice-pw"))
+			r.ClientIP = "203.0.113.50"
+			results[i] = inst.Access(t, r)
+		}(i)
+	}
+	wg.Wait()
+	for _, r := range results[:20] {
+		accepted(t, r, aliceID, "alice", "alice")
+	}
+}
+
+// TestMixedHashCostsWarnOnce (issue 11, item 5): a config whose users'
+// hashes differ in cost logs one warning at warn, on the first request of
+// that config only, and lets requests through as usual.
+func TestMixedHashCostsWarnOnce(t *testing.T) {
+	s := plugin(t)
+	cfg := baseConfig(t) // alice bcrypt cost 4, bob argon2id m=64
+	inst := s.StartInstance(t, cfg)
+	first := inst.Access(t, get("Authorization", basic("alice", "alice-pw")))
+	accepted(t, first, aliceID, "alice", "alice")
+	var warns []kongwire.LogLine
+	for _, l := range first.Logs {
+		if l.Level == "warn" {
+			warns = append(warns, l)
+		}
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0].Message, `"code":"CONFIG_INVALID"`) || !strings.Contains(warns[0].Message, `"outcome":"accepted"`) ||
+		!strings.Contains(warns[0].Message, "bcrypt cost 4") || !strings.Contains(warns[0].Message, "argon2id m=64,t=1,p=1") {
+		t.Fatalf("want one warning naming both parameter sets, got %+v", first.Logs)
+	}
+	again := s.StartInstance(t, cfg).Access(t, get("Authorization", basic("bob", "bob-pw")))
+	accepted(t, again, bobID, "bob", "bob")
+	for _, l := range again.Logs {
+		if l.Level == "warn" {
+			t.Fatalf("the warning was logged twice for one config: %+v", again.Logs)
+		}
 	}
 }

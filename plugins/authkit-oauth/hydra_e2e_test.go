@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -107,4 +110,44 @@ func headerOf(t *testing.T, jwt string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestHydraRefreshTokenIsNotAnAccessToken (issue 11, item 4): Hydra's
+// introspection answers active:true for a refresh token, even when asked
+// with token_type_hint=access_token (fosite only changes the order it
+// looks in). The plugin must refuse it as a bearer token.
+func TestHydraRefreshTokenIsNotAnAccessToken(t *testing.T) {
+	h := hydratest.Start(t, hydratest.StrategyOpaque)
+	const cb = "http://127.0.0.1:5555/callback"
+	h.CreateClient(t, hydratest.ClientSpec{ID: "web", Secret: "web-secret", GrantTypes: []string{"authorization_code", "refresh_token"},
+		Scope: "offline_access read", Audience: []string{apiAudience}, RedirectURIs: []string{cb}})
+	code := h.AuthorizationCodeAudience(t, "web", cb, "offline_access read", []string{apiAudience})
+	status, body := h.ExchangeCode(t, "web", "web-secret", code, cb)
+	var toks struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal(body, &toks); status != 200 || err != nil || toks.AccessToken == "" || toks.RefreshToken == "" {
+		t.Fatalf("code exchange: %d %v: %s", status, err, body)
+	}
+
+	// The premise: Hydra calls the refresh token active, hint or not.
+	resp, err := http.PostForm(h.IntrospectionURL(), url.Values{"token": {toks.RefreshToken}, "token_type_hint": {"access_token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ans map[string]any
+	json.NewDecoder(resp.Body).Decode(&ans)
+	resp.Body.Close()
+	if ans["active"] != true || ans["token_use"] != "refresh_token" {
+		t.Fatalf("Hydra's answer for a refresh token with token_type_hint=access_token: %v", ans)
+	}
+	t.Logf("Hydra introspects a refresh token as %v", ans)
+
+	s := startPlugin(t)
+	inst := s.StartInstance(t, map[string]any{"introspection_endpoint": h.IntrospectionURL(), "introspection_auth_method": "none",
+		"token_mode": "introspection", "audiences": []any{apiAudience}, "allowed_issuers": []any{h.Issuer()},
+		"http_timeout_ms": 2000, "realm": "api"})
+	accepted(t, inst.Access(t, bearerReq(toks.AccessToken)))
+	refused(t, inst.Access(t, bearerReq(toks.RefreshToken)), toks.RefreshToken, 401, "OAUTH_TOKEN_TYPE_INVALID", "refresh_token")
 }

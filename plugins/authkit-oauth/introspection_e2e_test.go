@@ -164,3 +164,77 @@ func TestIntrospectionConcurrentOneCall(t *testing.T) {
 		t.Fatalf("50 concurrent requests with one new token: %d introspection calls, want 1", n)
 	}
 }
+
+// TestIntrospectionCacheReaderPolicy (issue 11, item 1): routes share the
+// process-wide introspection cache, but each reads it under its own
+// settings, and only with the same gateway credentials. A route with
+// caching off sees a revocation at once although another route cached the
+// token active; a route with a wrong client secret is told so instead of
+// being served the answers the right secret obtained.
+func TestIntrospectionCacheReaderPolicy(t *testing.T) {
+	p := newProvider(t)
+	var revoked sync.Map
+	p.set(func(p *fakeProvider) {
+		p.introSecret = "gateway-secret"
+		p.introspect = func(w http.ResponseWriter, token string) {
+			if _, ok := revoked.Load(token); ok {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, `{"active":false}`)
+				return
+			}
+			activeAnswer(p)(w, token)
+		}
+	})
+	s := startPlugin(t)
+	caching := s.StartInstance(t, introCfg(p, "introspection_cache_ttl_seconds", 300, "http_timeout_ms", 3000))
+	uncached := s.StartInstance(t, introCfg(p, "introspection_cache_ttl_seconds", 0, "introspection_negative_ttl_seconds", 0, "http_timeout_ms", 3000))
+	misconfigured := s.StartInstance(t, introCfg(p, "introspection_client_secret", "stale-secret", "http_timeout_ms", 3000))
+
+	accepted(t, caching.Access(t, bearerReq("tok-shared")))
+	before := p.introCalls.Load()
+	refused(t, misconfigured.Access(t, bearerReq("tok-shared")), "tok-shared", 500, "OAUTH_PROVIDER_CLIENT_AUTH_FAILED")
+	if p.introCalls.Load() != before+1 {
+		t.Fatal("the route with a wrong secret was answered from the cache of the route with the right one")
+	}
+
+	accepted(t, caching.Access(t, bearerReq("tok-revoked-later")))
+	revoked.Store("tok-revoked-later", true)
+	refused(t, uncached.Access(t, bearerReq("tok-revoked-later")), "tok-revoked-later", 401, "OAUTH_TOKEN_INACTIVE")
+	// The fresher answer reaches the caching route too.
+	refused(t, caching.Access(t, bearerReq("tok-revoked-later")), "tok-revoked-later", 401, "OAUTH_TOKEN_INACTIVE")
+	before = p.introCalls.Load()
+	refused(t, uncached.Access(t, bearerReq("tok-revoked-later")), "tok-revoked-later", 401, "OAUTH_TOKEN_INACTIVE")
+	if p.introCalls.Load() != before+1 {
+		t.Fatal("introspection_negative_ttl_seconds 0 read a cached answer")
+	}
+}
+
+// TestIntrospectionOnlyAccessTokens (issue 11, item 4): an active answer
+// whose token_use or token_type names another kind of token is refused as
+// OAUTH_TOKEN_TYPE_INVALID, even when cached; so is a JWT whose token_use
+// claim names an ID token.
+func TestIntrospectionOnlyAccessTokens(t *testing.T) {
+	p := newProvider(t)
+	answers := map[string][]string{
+		"tok-access":        {`"token_use":"access_token"`, `"token_type":"Bearer"`},
+		"tok-refresh":       {`"token_use":"refresh_token"`, `"token_type":"Bearer"`}, // what Hydra answers
+		"tok-refresh-type":  {`"token_type":"refresh_token"`},
+		"tok-dpop":          {`"token_type":"DPoP"`},
+		"tok-keycloak-refr": {`"typ":"Refresh"`},
+	}
+	p.set(func(p *fakeProvider) {
+		p.introspect = func(w http.ResponseWriter, token string) { activeAnswer(p, answers[token]...)(w, token) }
+	})
+	k := newRSA(t, "k")
+	p.set(func(p *fakeProvider) { p.keys = []*signer{k} })
+	s := startPlugin(t)
+	inst := s.StartInstance(t, introCfg(p, "token_mode", "auto", "jwks_uri", p.issuer()+"/jwks", "http_timeout_ms", 3000))
+	accepted(t, inst.Access(t, bearerReq("tok-access")))
+	for tok, member := range map[string]string{"tok-refresh": "refresh_token", "tok-refresh-type": "refresh_token", "tok-dpop": "DPoP", "tok-keycloak-refr": "Refresh"} {
+		for i := 0; i < 2; i++ { // the second answer comes from the cache
+			refused(t, inst.Access(t, bearerReq(tok)), tok, 401, "OAUTH_TOKEN_TYPE_INVALID", member)
+		}
+	}
+	idToken := k.mint(t, claims(p.issuer(), "token_use", "id"))
+	refused(t, inst.Access(t, bearerReq(idToken)), idToken, 401, "OAUTH_TOKEN_TYPE_INVALID", "token_use")
+}

@@ -80,12 +80,16 @@ func (s *signer) mint(t testing.TB, claims jwt.MapClaims, hdr ...any) string {
 type fakeProvider struct {
 	srv *httptest.Server
 
-	mu          sync.Mutex
-	keys        []*signer
-	jwksMode    string // "" ok, "html", "garbage", "500" (after 50 ms, so concurrent fetches overlap)
-	discIssuer  string // "" = the real URL
-	discMode    string // "" ok, "500" (after 50 ms)
-	introspect  func(w http.ResponseWriter, token string)
+	mu         sync.Mutex
+	keys       []*signer
+	jwksMode   string // "" ok, "html", "garbage", "500" (after 50 ms, so concurrent fetches overlap)
+	discIssuer string // "" = the real URL
+	discMode   string // "" ok, "500" (after 50 ms)
+	introspect func(w http.ResponseWriter, token string)
+	// introSecret, when set, is the only gateway client secret the
+	// introspection endpoint accepts (client_secret_basic); any other gets
+	// 401 invalid_client (RFC 7662 §2.1).
+	introSecret string
 	jwksFetches atomic.Int64
 	introCalls  atomic.Int64
 }
@@ -137,8 +141,14 @@ func newProvider(t testing.TB, keys ...*signer) *fakeProvider {
 		p.introCalls.Add(1)
 		r.ParseForm()
 		p.mu.Lock()
-		h := p.introspect
+		h, secret := p.introspect, p.introSecret
 		p.mu.Unlock()
+		if _, pass, _ := r.BasicAuth(); secret != "" && pass != secret {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"invalid_client"}`)
+			return
+		}
 		if h == nil {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"active":false}`)

@@ -1,0 +1,183 @@
+package introspect
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"hash"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// CacheSize bounds the process-wide answer cache (entries, of every Client).
+const CacheSize = 100_000
+
+// entry is one provider answer as it was fetched. It holds no policy: each
+// reader decides from fetched (and the token's exp) whether the answer is
+// still usable under its own cache settings, so a route that caches for 5
+// minutes never lends its answers to a route that caches for 0 seconds.
+// Entries are shared between goroutines and never written after storing.
+type entry struct {
+	answer  *Answer
+	fetched time.Time // when the request was sent (conservative)
+	exp     time.Time // the token's exp; zero if the answer has none
+	life    time.Duration
+}
+
+// usable is the reader's policy (RFC 7662 §4): an active answer while both
+// fetched+ttl and the token's exp lie ahead (an answer without exp is never
+// reused: the token's lifetime is unknown), an inactive one while
+// fetched+negTTL does. A TTL of 0 never reads.
+func (e *entry) usable(now time.Time, ttl, negTTL time.Duration) bool {
+	if e.answer.Active {
+		return ttl > 0 && !e.exp.IsZero() && now.Before(e.fetched.Add(ttl)) && now.Before(e.exp)
+	}
+	return negTTL > 0 && now.Before(e.fetched.Add(negTTL))
+}
+
+// answers is the process-wide cache. Kong restarts plugin instances on every
+// config change, so answers outlive any one config; they are keyed by
+// everything the verdict depends on (see Client.key), never by the token or
+// the secret themselves. Built on first use: processes that never
+// introspect (the CLI, the other plugins) get no cache and no clean-up
+// goroutine.
+var answers = sync.OnceValue(func() *answerCache { return newAnswerCache(CacheSize, nil) })
+
+// answerCache keeps active and inactive answers in two bounded pools, so
+// that a spray of random tokens — free to make, each answered inactive —
+// only ever competes with other inactive answers and can neither evict nor
+// starve the active answers of legitimate clients. Each pool is a W-TinyLFU
+// cache (otter): a new key is admitted only if it is used more often than
+// the entry it would evict, so one-time tokens (even valid ones an attacker
+// mints with a client of its own) pass through a small admission window
+// without flushing the hot set; expired entries are dropped by the cache's
+// timer wheel and do not hold slots. BenchmarkHotSetUnderFlood measures it
+// against the alternatives.
+type answerCache struct {
+	active, inactive *otter.Cache[[32]byte, *entry]
+}
+
+// newAnswerCache returns pools of size entries each; clock is nil but in
+// the flood measurements, which simulate time.
+func newAnswerCache(size int, clock otter.Clock) *answerCache {
+	pool := func() *otter.Cache[[32]byte, *entry] {
+		return otter.Must(&otter.Options[[32]byte, *entry]{
+			MaximumSize: size,
+			Clock:       clock,
+			ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[[32]byte, *entry]) time.Duration {
+				return e.Value.life
+			}),
+		})
+	}
+	return &answerCache{active: pool(), inactive: pool()}
+}
+
+// get returns the most recently fetched answer for k, from either pool: a
+// newer inactive answer (a revocation) hides an older active one.
+func (c *answerCache) get(k [32]byte) (*entry, bool) {
+	a, okA := c.active.GetIfPresent(k)
+	i, okI := c.inactive.GetIfPresent(k)
+	switch {
+	case okA && okI:
+		if !i.fetched.Before(a.fetched) { // a tie goes to the refusal
+			return i, true
+		}
+		return a, true
+	case okA:
+		return a, true
+	case okI:
+		return i, true
+	}
+	return nil, false
+}
+
+// put stores e unless its pool already holds a newer answer for k.
+func (c *answerCache) put(k [32]byte, e *entry) {
+	pool := c.inactive
+	if e.answer.Active {
+		pool = c.active
+	}
+	pool.Compute(k, func(old *entry, found bool) (*entry, otter.ComputeOp) {
+		if found && old.fetched.After(e.fetched) {
+			return old, otter.CancelOp
+		}
+		return e, otter.WriteOp
+	})
+}
+
+// Storage lifetime. Readers apply their own TTLs, so an entry must be kept
+// as long as the longest TTL of any Client in the process would use it
+// (and an active one never past exp). The maxima only grow; they come from
+// configuration, not from clients.
+var maxTTL, maxNegTTL atomic.Int64
+
+func raise(m *atomic.Int64, d time.Duration) {
+	for {
+		cur := m.Load()
+		if int64(d) <= cur || m.CompareAndSwap(cur, int64(d)) {
+			return
+		}
+	}
+}
+
+// store keeps a fresh answer for every reader of key k. A newer answer
+// replaces an older one whatever the writer's own TTLs (even a route that
+// caches nothing refreshes what the others read: a revocation it sees
+// reaches them too); an older answer never replaces a newer one.
+func store(cache *answerCache, k [32]byte, a *Answer, fetched, now time.Time) {
+	e := &entry{answer: a, fetched: fetched}
+	if a.Active {
+		exp, ok := a.Claims["exp"].(float64)
+		if !ok {
+			return // never reusable: not worth a slot
+		}
+		e.exp = time.Unix(int64(exp), 0)
+		e.life = min(e.exp.Sub(now), time.Duration(maxTTL.Load())-now.Sub(fetched))
+	} else {
+		e.life = time.Duration(maxNegTTL.Load()) - now.Sub(fetched)
+	}
+	if e.life <= 0 {
+		return
+	}
+	cache.put(k, e)
+}
+
+// secretKey keys the fingerprint of each client secret that goes into
+// cache keys: a plain hash of a low-entropy secret could be guessed from a
+// memory dump, a MAC under a per-process random key cannot.
+var secretKey = func() []byte {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+// clientKey binds every input of the verdict other than the token: the
+// endpoint, the client id, the secret (a keyed fingerprint), the auth
+// method and the token_type_hint. A route with a wrong secret must not be
+// served the answers another route's right secret obtained, and a hint
+// changes what the provider looks the token up as. Fields are
+// length-prefixed, so no two inputs collide by concatenation.
+func clientKey(o Options) [32]byte {
+	mac := hmac.New(sha256.New, secretKey)
+	mac.Write([]byte(o.ClientSecret))
+	h := sha256.New()
+	for _, f := range []string{o.Endpoint, o.ClientID, string(mac.Sum(nil)), o.AuthMethod, o.TokenTypeHint} {
+		writeLP(h, f)
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+func writeLP(h hash.Hash, s string) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+	h.Write(n[:])
+	h.Write([]byte(s))
+}
