@@ -36,6 +36,9 @@ type Client struct {
 	// (password_env unset): every operation fails with it.
 	setupErr *errcode.Error
 
+	// handshakeFailed: the last TLS handshake did not complete.
+	handshakeFailed atomic.Bool
+
 	retryAt  atomic.Int64 // unix nanos before which Redis is not tried; 0 = healthy
 	lastErr  atomic.Pointer[errcode.Error]
 	warned   atomic.Bool // this outage's warning was handed out
@@ -66,16 +69,29 @@ func Open(c *Conn) (*Client, error) {
 	if len(clients) >= maxClients {
 		return nil, fmt.Errorf("redis: more than %d distinct Redis connection settings in one process", maxClients)
 	}
+	quietOnce.Do(func() { redis.SetLogger(quiet{}) })
 	cl := &Client{conn: *c}
 	opts, err := c.options()
 	if err != nil {
-		cl.setupErr = errcode.Wrap(errcode.RedisUnavailable, err).With("redis", c.describe())
+		cl.setupErr = errcode.Wrap(errcode.RedisUnavailable, err).With("redis", c.describe()).With("redis_error", "config")
 		opts, _ = c.withPassword("")
+	}
+	if c.SSL {
+		opts.Dialer = c.tlsDialer(&cl.handshakeFailed)
 	}
 	cl.rdb = redis.NewUniversalClient(opts)
 	clients[key] = cl
 	return cl, nil
 }
+
+// quiet drops go-redis's own log lines: a plugin process's stderr lands in
+// Kong's error.log, one line per failed dial, while the plugin reports an
+// outage once, as an authkit line.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+var quietOnce sync.Once
 
 func (c *Conn) describe() string {
 	s := c.Mode + " " + strings.Join(c.Addrs, ",")
@@ -140,13 +156,37 @@ func (c *Conn) withPassword(pw string) (*redis.UniversalOptions, error) {
 		o.SentinelUsername = c.Username
 		o.SentinelPassword = pw
 	}
-	if c.SSL {
-		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName, InsecureSkipVerify: !c.SSLVerify} //nolint:gosec // ssl_verify: false is the operator's explicit, warned choice
-		if o.TLSConfig.ServerName == "" && c.Mode == ModeSingle {
-			o.TLSConfig.ServerName, _, _ = net.SplitHostPort(c.Addrs[0])
-		}
-	}
 	return o, nil
+}
+
+// tlsDialer dials and completes the TLS handshake itself, so that a
+// handshake that fails or never ends (ssl against a plain Redis port: the
+// server waits for a command line that never comes) is reported as a TLS
+// problem, not as a bare timeout.
+func (c *Conn) tlsDialer(failed *atomic.Bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := net.Dialer{Timeout: c.Timeout}
+		raw, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName, InsecureSkipVerify: !c.SSLVerify} //nolint:gosec // ssl_verify: false is the operator's explicit, warned choice
+		if cfg.ServerName == "" {
+			cfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		hctx, cancel := context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+		tc := tls.Client(raw, cfg)
+		// The operation's deadline may end the wait before this returns:
+		// the flag tells classify that the time went into the handshake.
+		failed.Store(true)
+		if err := tc.HandshakeContext(hctx); err != nil {
+			raw.Close()
+			return nil, fmt.Errorf("tls: handshake with %s: %w", addr, err)
+		}
+		failed.Store(false)
+		return tc, nil
+	}
 }
 
 // Redis returns the go-redis client (tests, the probe).
@@ -169,9 +209,11 @@ func (cl *Client) do(ctx context.Context, timeout time.Duration, op func(ctx con
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	start := time.Now()
 	if opErr := op(ctx, cl.rdb); opErr != nil && !errors.Is(opErr, redis.Nil) {
-		e := classify(opErr, time.Since(start), timeout).With("redis", cl.conn.describe())
+		if cl.handshakeFailed.Load() && errors.Is(opErr, context.DeadlineExceeded) {
+			opErr = fmt.Errorf("tls: no handshake answer within timeout_ms (is the port a plain, non-TLS Redis?): %w", opErr)
+		}
+		e := classify(opErr, timeout).With("redis", cl.conn.describe())
 		return e, cl.fail(e)
 	}
 	if cl.retryAt.Load() != 0 {
@@ -193,16 +235,16 @@ func (cl *Client) fail(e *errcode.Error) bool {
 }
 
 // classify names what went wrong, for the log line and the probe.
-func classify(err error, took, timeout time.Duration) *errcode.Error {
+func classify(err error, timeout time.Duration) *errcode.Error {
 	msg := err.Error()
 	var netErr net.Error
 	var opErr *net.OpError
 	var recErr tls.RecordHeaderError
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
-		return errcode.New(errcode.RedisUnavailable, "redis did not answer within timeout_ms (%d ms): %s", timeout.Milliseconds(), msg).With("redis_error", "timeout")
 	case errors.As(err, &recErr) || strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:"):
 		return errcode.New(errcode.RedisUnavailable, "TLS handshake with redis failed (ssl on a plain port, or a certificate problem): %s", msg).With("redis_error", "tls")
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
+		return errcode.New(errcode.RedisUnavailable, "redis did not answer within timeout_ms (%d ms): %s", timeout.Milliseconds(), msg).With("redis_error", "timeout")
 	case strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.Contains(msg, "failed to authenticate") ||
 		strings.Contains(msg, "invalid password") || strings.Contains(msg, "invalid username-password"):
 		return errcode.New(errcode.RedisUnavailable, "redis refused the credentials: %s", msg).With("redis_error", "auth")
