@@ -164,6 +164,7 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 	}
 
 	ident, err := auth.Authenticate(s.req)
+	s.logWarnings()
 	if err == nil && ident == nil {
 		err = errcode.New(errcode.InternalError, "authenticator returned neither identity nor error")
 	}
@@ -184,6 +185,15 @@ func (s *session) warnConfig() {
 	}
 	for _, w := range s.policy.Warnings {
 		rec := s.record(errcode.New(errcode.ConfigInvalid, "config warning: %s", w).With("warning", "true"))
+		rec.Outcome = "accepted"
+		_ = s.kong.Log("warn", rec.Line())
+	}
+}
+
+// logWarnings logs what the authenticator recorded with Request.Warn.
+func (s *session) logWarnings() {
+	for _, w := range s.req.warnings {
+		rec := s.record(w)
 		rec.Outcome = "accepted"
 		_ = s.kong.Log("warn", rec.Line())
 	}
