@@ -8,6 +8,7 @@ import (
 
 	"github.com/kong-authkit/kong-authkit/pkg/credfile"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // PluginName is the authkit-basic plugin's name (= its binary's name).
@@ -38,6 +39,12 @@ type Config struct {
 	MaxFailures int `json:"max_failures"`
 	// LockoutSeconds is the window failures are counted in, and how long a locked pair stays locked. Default: 0 (off).
 	LockoutSeconds int `json:"lockout_seconds"`
+	// Policy is where the lockout counters live: "local" (each plugin process counts alone) or "redis" (one count for every gateway node sharing the Redis and key_prefix). Default: "local".
+	Policy string `json:"policy"`
+	// Redis is the Redis used with policy redis. Default: {} (unused with policy local).
+	Redis redisstore.Config `json:"redis"`
+	// FaultTolerant decides what happens when Redis fails or times out: true continues with process-local counters and logs one warn line per outage (REDIS_UNAVAILABLE, outcome accepted); false refuses with 503 REDIS_UNAVAILABLE. Default: true.
+	FaultTolerant *bool `json:"fault_tolerant"`
 
 	meta gateway.Meta
 }
@@ -99,6 +106,10 @@ func (c *Config) Compile() (*Authenticator, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	shared, err := redisstore.Compile(c.Policy, c.Redis, c.FaultTolerant)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -118,6 +129,18 @@ func (c *Config) Compile() (*Authenticator, error) {
 	}
 	if a.lockout != nil {
 		a.policy.Prefetch |= gateway.FactClientIP
+	}
+	if shared.Redis != nil {
+		a.policy.Warnings = append(a.policy.Warnings, shared.Warnings()...)
+		if a.lockout == nil {
+			a.policy.Warnings = append(a.policy.Warnings, "policy: redis shares only the lockout, and max_failures is 0: Redis is not used")
+		} else {
+			rs, err := redisstore.New(shared)
+			if err != nil {
+				return nil, err
+			}
+			a.shared = newSharedLockout(rs, a.lockout)
+		}
 	}
 	if c.CredentialsFile != "" {
 		a.file = credfile.Watch(c.CredentialsFile, func(b []byte) (*Store, error) {

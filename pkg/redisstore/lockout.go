@@ -133,15 +133,27 @@ func (s *Store) LockReserve(ctx context.Context, rep Reporter, pair []byte, max 
 }
 
 // LockRelease records the verdict of the slot's verification: a wrong
-// password counts (and locks the pair at max), a right one clears it.
-func (s *Store) LockRelease(ctx context.Context, rep Reporter, pair []byte, max int, window time.Duration, slot string, ok bool) (local bool, err error) {
+// password counts (and locks the pair at max), a right one clears it. st
+// reports the lock this verdict completed, if any.
+func (s *Store) LockRelease(ctx context.Context, rep Reporter, pair []byte, max int, window time.Duration, slot string, ok bool) (st LockState, local bool, err error) {
 	verdict := "0"
 	if ok {
 		verdict = "1"
 	}
-	return s.Do(ctx, rep, func(ctx context.Context, rdb redis.UniversalClient) error {
-		return releaseScript.Run(ctx, rdb, []string{s.Key("lock", pair)}, max, window.Milliseconds(), slot, verdict).Err()
+	local, err = s.Do(ctx, rep, func(ctx context.Context, rdb redis.UniversalClient) error {
+		r, err := releaseScript.Run(ctx, rdb, []string{s.Key("lock", pair)}, max, window.Milliseconds(), slot, verdict).Int64Slice()
+		if err != nil {
+			return err
+		}
+		if len(r) != 2 {
+			return fmt.Errorf("lockout script answered %v", r)
+		}
+		if r[0] >= int64(max) {
+			st = LockState{Locked: true, RetryAfter: time.Duration(r[1]) * time.Millisecond}
+		}
+		return nil
 	})
+	return st, local, err
 }
 
 // LockCheck is the path of a password already known to be right: it

@@ -119,7 +119,7 @@ func lockoutGuarantee(t *testing.T, nodes ...*Store) {
 			}
 			verified.Add(1)
 			time.Sleep(20 * time.Millisecond) // the slow hash
-			if _, err := s.LockRelease(context.Background(), nil, pair[:], max, time.Minute, slot, false); err != nil {
+			if _, _, err := s.LockRelease(context.Background(), nil, pair[:], max, time.Minute, slot, false); err != nil {
 				t.Error(err)
 			}
 		}(i)
@@ -147,7 +147,7 @@ func TestLockoutSingle(t *testing.T) {
 		if st, _, _ := s.LockReserve(ctx, nil, pair[:], 3, time.Minute, slot); st.Locked || st.Busy {
 			t.Fatal(st)
 		}
-		if _, err := s.LockRelease(ctx, nil, pair[:], 3, time.Minute, slot, false); err != nil {
+		if _, _, err := s.LockRelease(ctx, nil, pair[:], 3, time.Minute, slot, false); err != nil {
 			t.Fatal(err)
 		}
 	}
