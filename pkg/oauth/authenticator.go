@@ -16,6 +16,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/introspect"
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
@@ -70,7 +71,7 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	// The fingerprint is for logs: computed only when one is written.
 	fp := func() string { return secret.Fingerprint(token) }
 
-	ctx, cancel := context.WithTimeout(context.Background(), a.timeout+time.Second)
+	ctx, cancel := context.WithTimeout(redisstore.WithReporter(context.Background(), r), a.timeout+time.Second)
 	defer cancel()
 	claims, how, err := a.validate(ctx, token)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/introspect"
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
 	"github.com/kong-authkit/kong-authkit/pkg/provider"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // Token modes.
@@ -148,6 +149,11 @@ func (c *Config) Compile() (*Authenticator, error) {
 	policyOpts.RequireExp = false
 	introPolicy, _ := accesstoken.NewPolicy(policyOpts)
 
+	shared, err := redisstore.Compile(c.Policy, c.Redis, c.FaultTolerant)
+	if err != nil {
+		fail(err)
+	}
+
 	var static *jwks.Set
 	if c.StaticJWKS != "" {
 		if static, err = jwks.Parse([]byte(c.StaticJWKS), true); err != nil {
@@ -198,6 +204,12 @@ func (c *Config) Compile() (*Authenticator, error) {
 	case disc != nil:
 		a.keys = &discoveredKeys{d: disc, opts: remote}
 	}
+	if shared.Redis != nil {
+		a.policy.Warnings = append(a.policy.Warnings, shared.Warnings()...)
+		if mode == ModeJWT || !hasIntro {
+			a.policy.Warnings = append(a.policy.Warnings, "policy: redis shares only introspection answers, and this config introspects nothing: Redis is not used")
+		}
+	}
 	if a.keys != nil && mode != ModeIntrospection {
 		if a.verifier, err = accesstoken.NewVerifier(accesstoken.VerifierOptions{
 			AllowedAlgorithms: c.AllowedAlgorithms, RequireTypATJWT: c.RequireTypATJWT, Keys: a.keys, Policy: jwtPolicy,
@@ -214,6 +226,9 @@ func (c *Config) Compile() (*Authenticator, error) {
 			Endpoint: c.IntrospectionEndpoint, ClientID: c.IntrospectionClientID, ClientSecret: c.IntrospectionClientSecret,
 			AuthMethod: c.IntrospectionAuthMethod, TokenTypeHint: hint, HTTP: httpc,
 			CacheTTL: time.Duration(introTTL) * time.Second, NegativeTTL: time.Duration(negTTL) * time.Second,
+		}
+		if opts.Shared, err = redisstore.New(shared); err != nil {
+			return nil, err
 		}
 		if opts.Endpoint != "" {
 			if a.intro, err = introspect.New(opts); err != nil {

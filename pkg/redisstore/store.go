@@ -79,3 +79,17 @@ func (s *Store) Do(ctx context.Context, rep Reporter, op func(ctx context.Contex
 	}
 	return true, nil
 }
+
+type reporterKey struct{}
+
+// WithReporter returns ctx carrying rep, for code that reaches a Store
+// through layers that only pass a context (the introspection client).
+func WithReporter(ctx context.Context, rep Reporter) context.Context {
+	return context.WithValue(ctx, reporterKey{}, rep)
+}
+
+// ReporterFrom returns the Reporter ctx carries, or nil.
+func ReporterFrom(ctx context.Context) Reporter {
+	rep, _ := ctx.Value(reporterKey{}).(Reporter)
+	return rep
+}
