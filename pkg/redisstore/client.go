@@ -248,7 +248,7 @@ func classify(err error, timeout time.Duration) *errcode.Error {
 	case strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.Contains(msg, "failed to authenticate") ||
 		strings.Contains(msg, "invalid password") || strings.Contains(msg, "invalid username-password"):
 		return errcode.New(errcode.RedisUnavailable, "redis refused the credentials: %s", msg).With("redis_error", "auth")
-	case strings.HasPrefix(msg, "NOPERM"):
+	case strings.HasPrefix(msg, "NOPERM") || strings.Contains(msg, "can't run this command"):
 		return errcode.New(errcode.RedisUnavailable, "redis ACL forbids a command or key authkit uses: %s", msg).With("redis_error", "acl")
 	case errors.As(err, &opErr) || strings.Contains(msg, "connection refused") || strings.Contains(msg, "EOF") ||
 		strings.Contains(msg, "connection reset") || strings.Contains(msg, "broken pipe"):
