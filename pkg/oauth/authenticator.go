@@ -247,4 +247,7 @@ func claimString(v any) (string, bool) {
 	return "", false
 }
 
+// Warnings are the compiled config's warnings (authkit check prints them).
+func (a *Authenticator) Warnings() []string { return a.policy.Warnings }
+
 var _ gateway.Authenticator = (*Authenticator)(nil)

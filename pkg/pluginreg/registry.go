@@ -51,7 +51,13 @@ func init() {
 	register(Plugin{
 		Name:    oauth.PluginName,
 		New:     func() any { return &oauth.Config{} },
-		Compile: func(c any) ([]string, error) { _, err := c.(*oauth.Config).Compile(); return nil, err },
+		Compile: func(c any) ([]string, error) {
+			a, err := c.(*oauth.Config).Compile()
+			if err != nil {
+				return nil, err
+			}
+			return a.Warnings(), nil
+		},
 	})
 	register(Plugin{
 		Name:    tokenexplain.PluginName,
