@@ -49,8 +49,8 @@ func init() {
 		Compile: func(c any) ([]string, error) { _, err := c.(*apikey.Config).Compile(); return nil, err },
 	})
 	register(Plugin{
-		Name:    oauth.PluginName,
-		New:     func() any { return &oauth.Config{} },
+		Name: oauth.PluginName,
+		New:  func() any { return &oauth.Config{} },
 		Compile: func(c any) ([]string, error) {
 			a, err := c.(*oauth.Config).Compile()
 			if err != nil {
