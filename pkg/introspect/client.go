@@ -161,6 +161,12 @@ func (c *Client) Introspect(ctx context.Context, token string) (*Answer, bool, e
 			}
 		}
 		fetched := c.opts.Now()
+		if h != nil {
+			// Redis keeps fetched_at in ms: the local entry must carry
+			// the same instant, or a later read from Redis would look
+			// older than it and never refresh its LocalTier stamp.
+			fetched = time.UnixMilli(fetched.UnixMilli())
+		}
 		a, err := c.fetch(ctx, token)
 		if err != nil {
 			return nil, err
