@@ -47,7 +47,7 @@ func TestRedisTwoKongNodes(t *testing.T) {
 		"_format_version": "3.0",
 		"services": []any{obj{"name": "term", "url": "http://127.0.0.1:9", "routes": []any{
 			route("basic-redis", "/redis/basic", terminate, plugin("authkit-basic", obj{
-				"credentials": []any{obj{"username": "alice", "password_hash": bcryptHash(t, alicePassword), "consumer": "alice"}},
+				"credentials":  []any{obj{"username": "alice", "password_hash": bcryptHash(t, alicePassword), "consumer": "alice"}},
 				"max_failures": 3, "lockout_seconds": 60, "policy": "redis", "redis": redis, "fault_tolerant": false})),
 			route("oauth-redis", "/redis/oauth", terminate, plugin("authkit-oauth", obj{
 				"token_mode": "introspection", "introspection_endpoint": prov.URL + "/introspect", "introspection_client_id": "gw",
