@@ -184,7 +184,7 @@ func (s *session) warnConfig() {
 	}
 	for _, w := range s.policy.Warnings {
 		rec := s.record(errcode.New(errcode.ConfigInvalid, "config warning: %s", w).With("warning", "true"))
-		rec.Outcome = "accepted"
+		rec.Outcome = string(errcode.OutcomeAccepted)
 		_ = s.kong.Log("warn", rec.Line())
 	}
 }
@@ -305,7 +305,7 @@ func (s *session) accept(ident *Identity, anonymous bool) {
 	}
 	if ident.Warning != nil {
 		rec := s.record(ident.Warning)
-		rec.Outcome = "accepted"
+		rec.Outcome = string(errcode.OutcomeAccepted)
 		_ = s.kong.Log("warn", rec.Line())
 	}
 }
