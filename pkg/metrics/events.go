@@ -1,0 +1,63 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Phases are the event names Kong sends a Go plugin (go-pdk's phase
+// methods, lower-cased).
+var phases = []string{"certificate", "rewrite", "access", "response", "preread", "log"}
+
+var (
+	eventRoundTrips = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace,
+		Name:      "pdk_round_trips",
+		Help:      "Socket round trips between Kong and the plugin process per event (the event itself counts as one), by phase.",
+		Buckets:   []float64{1, 2, 3, 4, 5, 6, 8, 12, 16},
+	}, []string{"phase"})
+	eventSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace,
+		Name:      "event_duration_seconds",
+		Help: "Time from Kong's event call to the plugin's answer, in the plugin process, by phase: the handler's " +
+			"work plus its waits for Kong's PDK answers.",
+		Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"phase"})
+	phaseTrips   []prometheus.Observer
+	phaseSeconds []prometheus.Observer
+)
+
+func resolvePhases() {
+	phaseTrips = make([]prometheus.Observer, len(phases))
+	phaseSeconds = make([]prometheus.Observer, len(phases))
+	for i, p := range phases {
+		phaseTrips[i] = eventRoundTrips.WithLabelValues(p)
+		phaseSeconds[i] = eventSeconds.WithLabelValues(p)
+	}
+}
+
+// EventStart returns the time an event began, or the zero time when
+// metrics are off (no clock read).
+func EventStart() time.Time {
+	if !on.Load() {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// Event records one event of phase that began at start (EventStart) and
+// took roundTrips socket round trips. Phases outside Kong's list are not
+// recorded.
+func Event(phase string, start time.Time, roundTrips int) {
+	if !on.Load() || start.IsZero() {
+		return
+	}
+	for i, p := range phases {
+		if p == phase {
+			phaseSeconds[i].Observe(time.Since(start).Seconds())
+			phaseTrips[i].Observe(float64(roundTrips))
+			return
+		}
+	}
+}

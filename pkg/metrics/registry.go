@@ -1,0 +1,53 @@
+package metrics
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Namespace prefixes every metric of the suite.
+const Namespace = "authkit"
+
+var (
+	// on is read by every recording function first.
+	on atomic.Bool
+	// registry holds this process's metrics; Enable fills it.
+	registry   = prometheus.NewRegistry()
+	enableOnce sync.Once
+)
+
+// Enabled reports whether metrics are being recorded.
+func Enabled() bool { return on.Load() }
+
+// Enable registers the metrics and starts recording. plugin (the plugin
+// this process serves, as Kong names it) labels the process-level series
+// (provider calls, caches, PDK events) as plugin="…", so that one
+// Prometheus job can scrape every plugin process; version goes into
+// authkit_plugin_info. Only the first call has an effect.
+func Enable(plugin, version string) {
+	enableOnce.Do(func() {
+		registry.MustRegister(
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			decisions, warnings,
+		)
+		proc := prometheus.WrapRegistererWith(prometheus.Labels{"plugin": plugin}, registry)
+		proc.MustRegister(pluginInfo, providerSeconds, cacheHits, cacheMisses, eventRoundTrips, eventSeconds)
+		pluginInfo.WithLabelValues(version).Set(1)
+		resolveCaches()
+		resolvePhases()
+		on.Store(true)
+	})
+}
+
+// Gatherer is the registry, for tests and for the handler.
+func Gatherer() prometheus.Gatherer { return registry }
+
+var pluginInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Namespace: Namespace,
+	Name:      "plugin_info",
+	Help:      "Always 1: the plugin this process serves (plugin label) and its version.",
+}, []string{"version"})
