@@ -27,7 +27,9 @@ var cacheNames = [numCaches]string{"verified_tokens", "introspection", "password
 func (c Cache) String() string { return cacheNames[c] }
 
 // Caches lists every cache.
-func Caches() []Cache { return []Cache{CacheVerifiedTokens, CacheIntrospection, CachePasswords, CacheConsumers, CacheJWKS} }
+func Caches() []Cache {
+	return []Cache{CacheVerifiedTokens, CacheIntrospection, CachePasswords, CacheConsumers, CacheJWKS}
+}
 
 var (
 	cacheHits = prometheus.NewCounterVec(prometheus.CounterOpts{
