@@ -43,6 +43,11 @@ func Enable(plugin, version string) {
 	})
 }
 
+// Disable stops recording (the registered series stay as they are): for a
+// process whose listener could not start, so it pays nothing for numbers
+// no one can read.
+func Disable() { on.Store(false) }
+
 // Gatherer is the registry, for tests and for the handler.
 func Gatherer() prometheus.Gatherer { return registry }
 

@@ -25,6 +25,8 @@ import (
 	kpp "github.com/Kong/go-pdk/server/kong_plugin_protocol"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
 // Server serves one plugin (one config type) to Kong's workers.
@@ -42,11 +44,18 @@ func New(constructor func() any) *Server {
 	return &Server{constructor: constructor, instances: registry{m: map[int32]*instance{}}, logf: log.Printf}
 }
 
+// metricsListen is the project's one flag besides go-pdk's: it is
+// registered on the same flag set, which go-pdk's own flag.Parse reads too.
+var metricsListen = flag.String("metrics-listen", "",
+	"serve Prometheus metrics on `ADDR`/metrics (host:port; \":9542\" binds 127.0.0.1); default $"+metrics.EnvListen+", else off")
+
 // Start is the plugin's main, in place of go-pdk's server.StartServer. It
 // reads go-pdk's own flags (-kong-prefix, -dump, -help, registered by the
-// go-pdk server package), answers -dump with go-pdk's own code so Kong
-// reads exactly what it always read, and otherwise listens on
-// <prefix>/<executable name>.socket, as go-pdk does and Kong expects.
+// go-pdk server package) and -metrics-listen, answers -dump with go-pdk's
+// own code so Kong reads exactly what it always read (nothing else is
+// started then, so stdout stays that JSON), and otherwise starts the
+// metrics listener when asked and listens on <prefix>/<executable
+// name>.socket, as go-pdk does and Kong expects.
 func Start(constructor func() any, version string, priority int) error {
 	if !flag.Parsed() {
 		flag.Parse()
@@ -58,6 +67,7 @@ func Start(constructor func() any, version string, priority int) error {
 	if flagBool("dump") {
 		return gopdkserver.StartServer(constructor, version, priority)
 	}
+	startMetrics(version)
 	prefix := "/usr/local/kong"
 	if f := flag.Lookup("kong-prefix"); f != nil {
 		prefix = f.Value.String()
@@ -72,6 +82,32 @@ func Start(constructor func() any, version string, priority int) error {
 	}
 	defer l.Close()
 	return New(constructor).Serve(l)
+}
+
+// startMetrics enables the metrics and their listener when -metrics-listen
+// or AUTHKIT_METRICS_LISTEN names an address. A listener that fails is
+// logged (stderr: Kong's error.log at info) and the plugin serves Kong
+// all the same; recording stays off then, so it costs nothing.
+func startMetrics(version string) {
+	addr := *metricsListen
+	if addr == "" {
+		addr = os.Getenv(metrics.EnvListen)
+	}
+	if addr == "" {
+		return
+	}
+	name := "unknown"
+	if exe, err := os.Executable(); err == nil {
+		name = filepath.Base(exe)
+	}
+	metrics.Enable(name, version)
+	bound, err := metrics.Serve(addr, log.Printf)
+	if err != nil {
+		log.Printf("metrics are off: %v", err)
+		metrics.Disable()
+		return
+	}
+	log.Printf("Serving metrics on http://%s%s", bound, metrics.Path)
 }
 
 func flagBool(name string) bool {
@@ -148,13 +184,20 @@ func (s *Server) serveConn(c *Conn) {
 			s.logf("decoding RpcCall: %v", err)
 			return
 		}
+		ev := call.GetCmdHandleEvent()
+		var began time.Time
+		if ev != nil {
+			began = metrics.EventStart()
+		}
 		ret, err := s.command(c, &call)
 		if err != nil {
 			s.logf("%v", err)
 			return
 		}
 		if c.Exited() {
-			return // Kong dropped the connection with the request
+			// Kong dropped the connection with the request.
+			metrics.Event(ev.GetEventName(), began, c.stats.Waits+1)
+			return
 		}
 		var out []byte
 		if ret != nil {
@@ -164,8 +207,9 @@ func (s *Server) serveConn(c *Conn) {
 				return
 			}
 		}
-		if _, isEvent := call.Call.(*kpp.RpcCall_CmdHandleEvent); isEvent {
+		if ev != nil {
 			err = c.endEvent(out)
+			metrics.Event(ev.EventName, began, c.stats.Waits+1)
 		} else {
 			err = c.reply(out)
 		}
