@@ -6,16 +6,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Phases are the event names Kong sends a Go plugin (go-pdk's phase
+// phases are the event names Kong sends a Go plugin (go-pdk's phase
 // methods, lower-cased).
 var phases = []string{"certificate", "rewrite", "access", "response", "preread", "log"}
+
+// Phases lists the phase label values.
+func Phases() []string { return append([]string(nil), phases...) }
 
 var (
 	eventRoundTrips = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace,
 		Name:      "pdk_round_trips",
-		Help:      "Socket round trips between Kong and the plugin process per event (the event itself counts as one), by phase.",
-		Buckets:   []float64{1, 2, 3, 4, 5, 6, 8, 12, 16},
+		Help: "Socket round trips between Kong and the plugin process per event, by phase: the plugin's writes Kong " +
+			"waits for, the answer to the event included (a warm acceptance or refusal takes 2).",
+		Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 12, 16},
 	}, []string{"phase"})
 	eventSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace,
@@ -47,7 +51,9 @@ func EventStart() time.Time {
 }
 
 // Event records one event of phase that began at start (EventStart) and
-// took roundTrips socket round trips. Phases outside Kong's list are not
+// took roundTrips socket round trips (pluginserver counts the writes Kong
+// waited for: each PDK call or batch the plugin waited on, plus the one
+// that ended the event). Phases outside Kong's list are not
 // recorded.
 func Event(phase string, start time.Time, roundTrips int) {
 	if !on.Load() || start.IsZero() {

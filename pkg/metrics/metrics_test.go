@@ -1,4 +1,4 @@
-package metrics
+package metrics_test
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/kong-authkit/kong-authkit/internal/promtest"
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	. "github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
 func init() { Enable("authkit-test", "1.2.3") }
@@ -187,9 +188,7 @@ func BenchmarkDecisionOff(b *testing.B) { benchDecision(b, false) }
 func BenchmarkDecisionOn(b *testing.B)  { benchDecision(b, true) }
 
 func benchDecision(b *testing.B, enabled bool) {
-	was := on.Load()
-	on.Store(enabled)
-	defer on.Store(was)
+	defer SetRecording(SetRecording(enabled))
 	r := ForRoute("authkit-bench", "route")
 	b.ReportAllocs()
 	for b.Loop() {

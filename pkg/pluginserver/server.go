@@ -196,7 +196,7 @@ func (s *Server) serveConn(c *Conn) {
 		}
 		if c.Exited() {
 			// Kong dropped the connection with the request.
-			metrics.Event(ev.GetEventName(), began, c.stats.Waits+1)
+			metrics.Event(ev.GetEventName(), began, c.stats.Writes)
 			return
 		}
 		var out []byte
@@ -209,7 +209,7 @@ func (s *Server) serveConn(c *Conn) {
 		}
 		if ev != nil {
 			err = c.endEvent(out)
-			metrics.Event(ev.EventName, began, c.stats.Waits+1)
+			metrics.Event(ev.EventName, began, c.stats.Writes)
 		} else {
 			err = c.reply(out)
 		}

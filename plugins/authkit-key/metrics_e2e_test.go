@@ -1,0 +1,153 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/kong-authkit/kong-authkit/internal/kongwire"
+	"github.com/kong-authkit/kong-authkit/internal/promtest"
+)
+
+// metricsPlugin starts the binary with -metrics-listen on a free loopback
+// port, as a START_CMD would.
+func metricsPlugin(t *testing.T) (*kongwire.Server, string) {
+	t.Helper()
+	s := kongwire.StartArgs(t, kongwire.Build(t, "authkit-key"), []string{"-metrics-listen", "127.0.0.1:0"})
+	s.SetConsumers(
+		kongwire.Consumer{ID: aliceID, Username: "alice"},
+		kongwire.Consumer{ID: bobID, Username: "bob"},
+		kongwire.Consumer{ID: anonID, Username: "anonymous"},
+	)
+	return s, s.MetricsURL(t)
+}
+
+// A scripted mix of requests through the real binary: the scrape has
+// exactly the counts sent, per route, outcome and code.
+func TestMetricsCountWhatWasSent(t *testing.T) {
+	s, url := metricsPlugin(t)
+	a := s.StartInstance(t, map[string]any{"credentials": creds()})
+	b := s.StartInstance(t, map[string]any{"credentials": creds(), "anonymous": "anonymous"})
+
+	trips := 0
+	send := func(inst *kongwire.Instance, n int, r *kongwire.Request) {
+		for range n {
+			trips += inst.Access(t, r).RoundTrips() + 1 // the event is one more
+		}
+	}
+	send(a, 5, req("GET", "", "", "apikey", "alice-new-key"))
+	send(a, 3, req("GET", "", ""))
+	send(a, 4, req("GET", "", "", "apikey", "nope"))
+	send(a, 2, req("GET", "", "", "apikey", "bob-expired-key"))
+	send(a, 1, req("GET", "", "", "apikey", "alice-new-key", "apikey", "other"))
+	send(b, 2, req("GET", "", "", "apikey", "nope"))
+	send(b, 1, req("GET", "", "", "apikey", "alice-new-key"))
+
+	m := promtest.Scrape(t, url)
+	for _, c := range []struct {
+		route, outcome, code string
+		want                 float64
+	}{
+		{a.RouteID, "accepted", "", 5},
+		{a.RouteID, "refused", "APIKEY_MISSING", 3},
+		{a.RouteID, "refused", "APIKEY_INVALID", 4},
+		{a.RouteID, "refused", "APIKEY_EXPIRED", 2},
+		{a.RouteID, "refused", "APIKEY_DUPLICATE", 1},
+		{b.RouteID, "anonymous", "APIKEY_INVALID", 2},
+		{b.RouteID, "accepted", "", 1},
+	} {
+		labels := map[string]string{"plugin": "authkit-key", "route_id": c.route, "outcome": c.outcome, "code": c.code}
+		if got := m.Sum("authkit_decisions_total", labels); got != c.want {
+			t.Errorf("decisions %v = %v, want %v", labels, got, c.want)
+		}
+	}
+	if got := m.Sum("authkit_decisions_total", nil); got != 18 {
+		t.Errorf("%v decisions in all, want 18:\n%v", got, m.Series("authkit_decisions_total"))
+	}
+	// Every event is timed, and its round trips are the harness's count.
+	access := map[string]string{"plugin": "authkit-key", "phase": "access"}
+	if got := m.Sum("authkit_pdk_round_trips_count", access); got != 18 {
+		t.Errorf("%v access events, want 18", got)
+	}
+	if got := m.Sum("authkit_pdk_round_trips_sum", access); got != float64(trips) {
+		t.Errorf("%v round trips recorded, the harness counted %d", got, trips)
+	}
+	if got := m.Sum("authkit_event_duration_seconds_count", access); got != 18 {
+		t.Errorf("%v timed events", got)
+	}
+	// Consumers: alice and the anonymous consumer are loaded once each
+	// (StartInstance loads nothing), every other acceptance is a hit.
+	if h, miss := m.Sum("authkit_cache_hits_total", map[string]string{"cache": "consumers"}), m.Sum("authkit_cache_misses_total", map[string]string{"cache": "consumers"}); h != 6 || miss != 2 {
+		t.Errorf("consumer cache: %v hits, %v misses; want 6 and 2", h, miss)
+	}
+	if got := m.Sum("authkit_plugin_info", map[string]string{"plugin": "authkit-key", "version": Version}); got != 1 {
+		t.Errorf("authkit_plugin_info: %v", got)
+	}
+	if m.Sum("go_goroutines", nil) == 0 || m.Sum("process_start_time_seconds", nil) == 0 {
+		t.Error("no Go runtime or process collector")
+	}
+	promtest.CheckVocabulary(t, m, []string{"authkit-key"}, []string{a.RouteID, b.RouteID})
+}
+
+// Cardinality: 10,000 distinct keys, with hostile headers and query
+// strings around them, add counts but not one series, and no label value
+// comes from the requests.
+func TestMetricsLabelsIgnoreClientInput(t *testing.T) {
+	const n = 10_000
+	s, url := metricsPlugin(t)
+	inst := s.StartInstance(t, map[string]any{"credentials": creds()})
+	// One of each outcome first: the series the flood may add to.
+	inst.Access(t, req("GET", "", "", "apikey", "alice-new-key"))
+	inst.Access(t, req("GET", "", "", "apikey", "warm-up-unknown"))
+	inst.Access(t, req("GET", "page=1&apikey=warm-up-query", ""))
+	before := promtest.Scrape(t, url)
+
+	for i := range n {
+		key := randomString(24)
+		r := req("GET", "apikey="+key+"&route_id="+randomString(8)+"&code="+randomString(6), "")
+		r.Headers = http.Header{
+			"X-Route-Id":            {randomString(36)},
+			"X-Plugin":              {"authkit-" + randomString(5)},
+			"Outcome":               {"accepted"},
+			"X-" + randomString(10): {randomString(40) + `"} route_id="x" é ☃ # HELP`},
+			"User-Agent":            {randomString(20)},
+		}
+		if i%2 == 0 { // half in the header instead of the query
+			r.RawQuery = "x=" + randomString(4)
+			r.Headers.Set("apikey", key)
+		}
+		refused(t, inst.Access(t, r), 401, "APIKEY_INVALID")
+	}
+	after := promtest.Scrape(t, url)
+
+	if b, a := before.Series("authkit_"), after.Series("authkit_"); !slices.Equal(b, a) {
+		t.Errorf("%d distinct keys changed the series: %d before, %d after\nnew: %v", n, len(b), len(a), newSeries(b, a))
+	}
+	invalid := map[string]string{"route_id": inst.RouteID, "outcome": "refused", "code": "APIKEY_INVALID"}
+	if got := after.Sum("authkit_decisions_total", invalid) - before.Sum("authkit_decisions_total", invalid); got != n {
+		t.Errorf("APIKEY_INVALID grew by %v, want %d", got, n)
+	}
+	promtest.CheckVocabulary(t, after, []string{"authkit-key"}, []string{inst.RouteID})
+}
+
+func newSeries(before, after []string) []string {
+	var out []string
+	for _, s := range after {
+		if !slices.Contains(before, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) > 10 {
+		out = append(out[:10], fmt.Sprintf("… %d more", len(out)-10))
+	}
+	return out
+}
+
+func randomString(n int) string {
+	b := make([]byte, (n+1)/2)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)[:n]
+}
