@@ -41,27 +41,32 @@ func resolvePhases() {
 	}
 }
 
-// EventStart returns the time an event began, or the zero time when
-// metrics are off (no clock read).
-func EventStart() time.Time {
+// clockBase anchors EventStart's monotonic readings: time.Since reads only
+// the monotonic clock, about half the cost of time.Now on a VM's
+// kvm-clock.
+var clockBase = time.Now()
+
+// EventStart returns when an event began, as a monotonic reading for
+// Event, or 0 when metrics are off (no clock read).
+func EventStart() time.Duration {
 	if !on.Load() {
-		return time.Time{}
+		return 0
 	}
-	return time.Now()
+	return time.Since(clockBase)
 }
 
 // Event records one event of phase that began at start (EventStart) and
 // took roundTrips socket round trips (pluginserver counts the writes Kong
 // waited for: each PDK call or batch the plugin waited on, plus the one
-// that ended the event). Phases outside Kong's list are not
-// recorded.
-func Event(phase string, start time.Time, roundTrips int) {
-	if !on.Load() || start.IsZero() {
+// that ended the event). Phases outside Kong's list are not recorded.
+func Event(phase string, start time.Duration, roundTrips int) {
+	if !on.Load() || start == 0 {
 		return
 	}
+	d := time.Since(clockBase) - start
 	for i, p := range phases {
 		if p == phase {
-			phaseSeconds[i].Observe(time.Since(start).Seconds())
+			phaseSeconds[i].Observe(d.Seconds())
 			phaseTrips[i].Observe(float64(roundTrips))
 			return
 		}

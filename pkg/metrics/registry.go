@@ -26,8 +26,10 @@ func Enabled() bool { return on.Load() }
 // this process serves, as Kong names it) labels the process-level series
 // (provider calls, caches, PDK events) as plugin="…", so that one
 // Prometheus job can scrape every plugin process; version goes into
-// authkit_plugin_info. Only the first call has an effect.
+// authkit_plugin_info. Only the first call registers (its plugin and
+// version stay); every call turns recording on again after Disable.
 func Enable(plugin, version string) {
+	defer on.Store(true)
 	enableOnce.Do(func() {
 		registry.MustRegister(
 			collectors.NewGoCollector(),
@@ -39,7 +41,6 @@ func Enable(plugin, version string) {
 		pluginInfo.WithLabelValues(version).Set(1)
 		resolveCaches()
 		resolvePhases()
-		on.Store(true)
 	})
 }
 

@@ -185,7 +185,7 @@ func (s *Server) serveConn(c *Conn) {
 			return
 		}
 		ev := call.GetCmdHandleEvent()
-		var began time.Time
+		var began time.Duration
 		if ev != nil {
 			began = metrics.EventStart()
 		}
