@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"os/exec"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kong-authkit/kong-authkit/internal/kongwire"
@@ -150,4 +156,83 @@ func randomString(n int) string {
 	b := make([]byte, (n+1)/2)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)[:n]
+}
+
+// -metrics-listen on Kong's query command changes nothing: -dump's stdout
+// is the same one JSON object (go-pdk's encoder orders map keys at random,
+// so the documents are compared, not the bytes), and nothing listens.
+func TestMetricsFlagLeavesDumpAlone(t *testing.T) {
+	bin := kongwire.Build(t, "authkit-key")
+	run := func(args ...string) (string, string) {
+		var out, errOut bytes.Buffer
+		cmd := exec.Command(bin, args...)
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errOut.String())
+		}
+		return out.String(), errOut.String()
+	}
+	doc := func(out string) any {
+		t.Helper()
+		var v any
+		dec := json.NewDecoder(strings.NewReader(out))
+		if err := dec.Decode(&v); err != nil || strings.TrimSpace(out[dec.InputOffset():]) != "" {
+			t.Fatalf("stdout is not one JSON object (%v):\n%s", err, out)
+		}
+		return v
+	}
+	plain, _ := run("-dump")
+	with, stderr := run("-dump", "-metrics-listen", "127.0.0.1:0")
+	if !reflect.DeepEqual(doc(plain), doc(with)) {
+		t.Fatalf("-dump changed with -metrics-listen:\n%s\n---\n%s", plain, with)
+	}
+	if strings.Contains(stderr, kongwire.MetricsMarker) {
+		t.Fatalf("-dump started the metrics listener: %s", stderr)
+	}
+	kongwire.Dump(t, bin) // and it is what Kong accepts
+}
+
+// AUTHKIT_METRICS_LISTEN works when the variable reaches the process
+// (Kong passes it only with KONG_NGINX_MAIN_ENV); a host-less address binds
+// loopback.
+func TestMetricsFromEnvironment(t *testing.T) {
+	port := freePort(t)
+	s := kongwire.Start(t, kongwire.Build(t, "authkit-key"), "AUTHKIT_METRICS_LISTEN=:"+port)
+	if url := s.MetricsURL(t); url != "http://127.0.0.1:"+port+"/metrics" {
+		t.Fatalf("serving on %s, want loopback port %s", url, port)
+	}
+	inst := s.StartInstance(t, map[string]any{"credentials": creds()})
+	refused(t, inst.Access(t, req("GET", "", "")), 401, "APIKEY_MISSING")
+	m := promtest.Scrape(t, "http://127.0.0.1:"+port+"/metrics")
+	if got := m.Sum("authkit_decisions_total", map[string]string{"code": "APIKEY_MISSING"}); got != 1 {
+		t.Fatalf("APIKEY_MISSING %v", got)
+	}
+}
+
+// A listener that cannot start is logged; the plugin serves Kong anyway.
+func TestMetricsListenerFailureKeepsServing(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	s := kongwire.StartArgs(t, kongwire.Build(t, "authkit-key"), []string{"-metrics-listen", busy.Addr().String()})
+	inst := s.StartInstance(t, map[string]any{"credentials": creds()})
+	refused(t, inst.Access(t, req("GET", "", "")), 401, "APIKEY_MISSING")
+	s.SetConsumers(kongwire.Consumer{ID: aliceID, Username: "alice"})
+	accepted(t, inst.Access(t, req("GET", "", "", "apikey", "alice-new-key")), aliceID, "alice-2026")
+	if !slices.ContainsFunc(s.ProcessOutput(), func(l string) bool { return strings.Contains(l, "metrics are off") }) {
+		t.Fatalf("the failure was not logged:\n%s", strings.Join(s.ProcessOutput(), "\n"))
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
 }
