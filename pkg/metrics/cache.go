@@ -32,16 +32,10 @@ func Caches() []Cache {
 }
 
 var (
-	cacheHits = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace,
-		Name:      "cache_hits_total",
-		Help:      "Lookups a process-wide cache answered, by cache.",
-	}, []string{"cache"})
-	cacheMisses = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace,
-		Name:      "cache_misses_total",
-		Help:      "Lookups a process-wide cache could not answer (the work was done: a signature check, a slow hash, a provider or Kong call), by cache.",
-	}, []string{"cache"})
+	cacheHits   = counterVec("cache_hits_total", "Lookups a process-wide cache answered, by cache.", []string{"cache"}, true)
+	cacheMisses = counterVec("cache_misses_total",
+		"Lookups a process-wide cache could not answer (the work was done: a signature check, a slow hash, a provider or Kong call), by cache.",
+		[]string{"cache"}, true)
 	hitCounters, missCounters [numCaches]prometheus.Counter
 )
 

@@ -10,18 +10,14 @@ import (
 )
 
 var (
-	decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace,
-		Name:      "decisions_total",
-		Help: "Requests an authkit plugin decided, by plugin, Kong route id, outcome (accepted, refused, anonymous) " +
+	decisions = counterVec("decisions_total",
+		"Requests an authkit plugin decided, by plugin, Kong route id, outcome (accepted, refused, anonymous) "+
 			"and catalog code (empty when accepted).",
-	}, []string{"plugin", "route_id", "outcome", "code"})
-	warnings = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: Namespace,
-		Name:      "warnings_total",
-		Help: "Warnings about requests that were accepted (the log lines with outcome accepted: stale keys served " +
+		[]string{"plugin", "route_id", "outcome", "code"}, false)
+	warnings = counterVec("warnings_total",
+		"Warnings about requests that were accepted (the log lines with outcome accepted: stale keys served "+
 			"while the provider failed, a config that weakens a guarantee), by plugin, Kong route id and catalog code.",
-	}, []string{"plugin", "route_id", "code"})
+		[]string{"plugin", "route_id", "code"}, false)
 )
 
 // codeIndex numbers the catalog's codes; index 0 is the empty code of an

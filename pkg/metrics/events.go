@@ -14,20 +14,14 @@ var phases = []string{"certificate", "rewrite", "access", "response", "preread",
 func Phases() []string { return append([]string(nil), phases...) }
 
 var (
-	eventRoundTrips = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: Namespace,
-		Name:      "pdk_round_trips",
-		Help: "Socket round trips between Kong and the plugin process per event, by phase: the plugin's writes Kong " +
+	eventRoundTrips = histogramVec("pdk_round_trips",
+		"Socket round trips between Kong and the plugin process per event, by phase: the plugin's writes Kong "+
 			"waits for, the answer to the event included (a warm acceptance or refusal takes 2).",
-		Buckets: []float64{1, 2, 3, 4, 5, 6, 8, 12, 16},
-	}, []string{"phase"})
-	eventSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: Namespace,
-		Name:      "event_duration_seconds",
-		Help: "Time from Kong's event call to the plugin's answer, in the plugin process, by phase: the handler's " +
+		[]float64{1, 2, 3, 4, 5, 6, 8, 12, 16}, []string{"phase"})
+	eventSeconds = histogramVec("event_duration_seconds",
+		"Time from Kong's event call to the plugin's answer, in the plugin process, by phase: the handler's "+
 			"work plus its waits for Kong's PDK answers.",
-		Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-	}, []string{"phase"})
+		[]float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}, []string{"phase"})
 	phaseTrips   []prometheus.Observer
 	phaseSeconds []prometheus.Observer
 )

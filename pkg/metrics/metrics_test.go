@@ -221,3 +221,66 @@ func benchCache(b *testing.B, enabled bool) {
 		CacheLookup(CacheConsumers, true)
 	}
 }
+
+// The catalog is what the registry exposes: every authkit_* family
+// gathered is in it with the same type and labels, and every entry was
+// gathered.
+func TestCatalogIsTheRegistry(t *testing.T) {
+	r := ForRoute("authkit-test", "route-catalog")
+	r.Decision(errcode.OutcomeRefused, errcode.TokenExpired)
+	r.Warning(errcode.ProviderTimeout)
+	ProviderCall(EndpointJWKS, time.Now(), nil)
+	Event("access", EventStart(), 2)
+	fams, err := Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := map[string]Metric{}
+	for _, m := range Catalog() {
+		cat[m.Name] = m
+	}
+	seen := map[string]bool{}
+	for _, f := range fams {
+		name := f.GetName()
+		if !strings.HasPrefix(name, Namespace+"_") {
+			continue
+		}
+		m, ok := cat[name]
+		if !ok {
+			t.Errorf("%s is exposed but not in the catalog", name)
+			continue
+		}
+		seen[name] = true
+		if got := strings.ToLower(f.GetType().String()); got != m.Type {
+			t.Errorf("%s: type %s, catalog says %s", name, got, m.Type)
+		}
+		var labels []string
+		for _, l := range f.GetMetric()[0].GetLabel() {
+			labels = append(labels, l.GetName())
+		}
+		if !sameLabels(labels, m.Labels) {
+			t.Errorf("%s: labels %v, catalog says %v", name, labels, m.Labels)
+		}
+	}
+	for name := range cat {
+		if !seen[name] {
+			t.Errorf("%s is in the catalog but was not exposed", name)
+		}
+	}
+}
+
+func sameLabels(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	set := map[string]bool{}
+	for _, x := range a {
+		set[x] = true
+	}
+	for _, x := range b {
+		if !set[x] {
+			return false
+		}
+	}
+	return true
+}

@@ -3,8 +3,6 @@ package metrics
 import (
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 )
 
@@ -25,13 +23,10 @@ func Endpoints() []Endpoint {
 	return []Endpoint{EndpointDiscovery, EndpointJWKS, EndpointIntrospection}
 }
 
-var providerSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-	Namespace: Namespace,
-	Name:      "provider_request_duration_seconds",
-	Help: "Calls to the OAuth provider (discovery, JWKS, introspection): latency by endpoint kind and result code " +
+var providerSeconds = histogramVec("provider_request_duration_seconds",
+	"Calls to the OAuth provider (discovery, JWKS, introspection): latency by endpoint kind and result code "+
 		"(empty on success, else the catalog code the call failed with). _count is the number of calls.",
-	Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-}, []string{"endpoint", "code"})
+	[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}, []string{"endpoint", "code"})
 
 // ProviderCall records one call to ep that started at start and ended now
 // with err (nil: success; otherwise its catalog code labels the call).

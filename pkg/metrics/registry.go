@@ -52,8 +52,4 @@ func Disable() { on.Store(false) }
 // Gatherer is the registry, for tests and for the handler.
 func Gatherer() prometheus.Gatherer { return registry }
 
-var pluginInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-	Namespace: Namespace,
-	Name:      "plugin_info",
-	Help:      "Always 1: the plugin this process serves (plugin label) and its version.",
-}, []string{"version"})
+var pluginInfo = gaugeVec("plugin_info", "Always 1: the plugin this process serves (plugin label) and its version.", []string{"version"})
