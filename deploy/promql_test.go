@@ -25,8 +25,10 @@ var promqlKeywords = map[string]bool{
 	"offset": true, "bool": true, "and": true, "or": true, "unless": true, "atan2": true,
 }
 
-func isIdentStart(c byte) bool { return c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-func isIdent(c byte) bool      { return isIdentStart(c) || c >= '0' && c <= '9' }
+func isIdentStart(c byte) bool {
+	return c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+func isIdent(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' }
 
 func nextIdent(s string) string {
 	j := 0
