@@ -119,6 +119,12 @@ type Result struct {
 	// Err is a protocol error: "closed" (plugin crashed or closed the
 	// connection), "timeout", `method "x" not found`, "lua error: ...".
 	Err error
+	// Phase is the event's phase ("access", "response", ...).
+	Phase string
+	// RejectedByNginx is set when nginx itself refuses the request before
+	// Kong runs any plugin (Status 400, plain-text body): the plugin was
+	// not called. See nginxRejects.
+	RejectedByNginx bool
 	// ProcessOutput is the plugin's output when the event ended with
 	// "closed" and the process died (e.g. a panic stack).
 	ProcessOutput []string
@@ -232,6 +238,14 @@ func (inst *Instance) Event(t testing.TB, phase string, req *Request, up *Upstre
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 
+	if reason := nginxRejects(req); reason != "" && (phase == "access" || phase == "rewrite") {
+		return &Result{
+			RejectedByNginx: true, Status: http.StatusBadRequest,
+			Headers: http.Header{"Content-Type": {"text/plain; charset=utf-8"}},
+			Body:    []byte("Bad request\nrequest_id: 00000000000000000000000000000000\n"),
+			Logs:    []LogLine{{Level: "info", Message: reason}},
+		}
+	}
 	e := &event{t: t, s: s, inst: inst, phase: phase, req: req.withDefaults(), up: up, rc: rc, res: &Result{}}
 	e.upMethod, e.upPath, e.upQuery, e.upScheme = e.req.Method, e.req.Path, e.req.RawQuery, e.req.Scheme
 	e.upHeaders = e.req.Headers.Clone()
@@ -259,6 +273,7 @@ func (inst *Instance) Event(t testing.TB, phase string, req *Request, up *Upstre
 	}
 
 	r := e.res
+	r.Phase = phase
 	if !r.Exited && r.Err == nil {
 		r.Status = e.status
 		r.Body = e.body
@@ -277,6 +292,31 @@ func (inst *Instance) Event(t testing.TB, phase string, req *Request, up *Upstre
 	r.Serialize = deepCopyMap(rc.serialize)
 	r.Shared = deepCopyMap(rc.shared)
 	return r
+}
+
+// nginxRejects returns why nginx answers 400 to req before any Kong phase
+// runs, or "". Authorization is one of nginx's unique request headers
+// (ngx_http_process_unique_header_line): a second one is "client sent
+// duplicate header line" and a 400 from nginx, so a plugin never sees two
+// Authorization headers (observed in Kong 3.9.3, docs/kong-behaviour.md).
+func nginxRejects(req *Request) string {
+	if req.Headers != nil && len(req.Headers.Values("Authorization")) > 1 {
+		return `client sent duplicate header line: "Authorization: ..."`
+	}
+	return ""
+}
+
+// buffered reports whether Kong proxies this plugin's requests buffered:
+// it does for every request a plugin with a Response handler is
+// configured on (kong/runloop/plugins_iterator.lua, kong/init.lua
+// Kong.response: ngx.location.capture of /kong_buffered_http).
+func (e *event) buffered() bool {
+	for _, p := range e.s.Info.Plugins[0].Phases {
+		if p == "response" {
+			return true
+		}
+	}
+	return false
 }
 
 // luaError is a Lua error raised by a PDK function: Kong does not catch it

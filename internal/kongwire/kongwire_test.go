@@ -221,7 +221,9 @@ func TestConsumers(t *testing.T) {
 	inst := srv.StartInstance(t, nil)
 
 	res := inst.Access(t, &kongwire.Request{Headers: http.Header{"X-Load-Consumer": {"00000000-0000-4000-8000-000000000000"}}})
-	if res.Err != nil || res.UpstreamHeaders.Get("X-Consumer-ID") != "" || res.UpstreamHeaders.Get("X-Consumer-Username") != "" {
+	// An unknown consumer is an empty entity; the echo plugin then sets the
+	// headers to "", which Kong sends as present and empty (" ").
+	if res.Err != nil || res.UpstreamHeaders.Get("X-Consumer-ID") != " " || res.UpstreamHeaders.Get("X-Consumer-Username") != " " {
 		t.Errorf("unknown consumer: %+v", res)
 	}
 	res = inst.Access(t, &kongwire.Request{Headers: http.Header{"X-Load-Consumer": {"alice"}, "X-By-Username": {"1"}, "X-Auth": {"1"}}})
@@ -301,6 +303,34 @@ func TestStartInstanceBadConfig(t *testing.T) {
 	}
 	// The server survives (go-pdk only drops that connection).
 	srv.StartInstance(t, nil)
+}
+
+// Kong's header setters never send an empty value: "" becomes " " (the
+// header stays, present and empty), and only an empty list removes a
+// header (kong/pdk/private/checks.lua normalize_multi_header; observed in
+// Kong 3.9.3, docs/kong-behaviour.md).
+func TestSetHeadersEmptyValues(t *testing.T) {
+	srv := kongwire.Start(t, echoBin(t))
+	inst := srv.StartInstance(t, nil)
+	res := inst.Access(t, &kongwire.Request{Headers: http.Header{
+		"X-Set-Headers": {"1"}, "X-Removed": {"client"}, "X-Empty-String": {"client"}, "X-Cleared": {"client"},
+	}})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	h := res.UpstreamHeaders
+	if _, ok := h["X-Removed"]; ok {
+		t.Errorf("an empty list must remove the header: %v", h)
+	}
+	if _, ok := h["X-Cleared"]; ok {
+		t.Errorf("clear_header must remove the header: %v", h)
+	}
+	if got, ok := h["X-Empty-String"]; !ok || len(got) != 1 || got[0] != " " {
+		t.Errorf(`"" must stay as a present, empty (" ") header: %q`, got)
+	}
+	if got := h.Values("X-Multi-Empty"); len(got) != 2 || got[0] != "a" || got[1] != " " {
+		t.Errorf(`list items "" must become " ": %q`, got)
+	}
 }
 
 // A body larger than client_body_buffer_size reaches the plugin as a file

@@ -33,9 +33,12 @@ var connSeq atomic.Int64
 // The core logger captured at init gives no plugin namespace and the call
 // site of call_pdk; nginx appends the request trailer and cuts the line at
 // NGX_MAX_ERROR_STR. when is the local time nginx prints (no zone); every
-// line of the request shares its connection number and request_id. Lines
-// of a Log-phase event would end with ", context: ngx.timer" instead of the
-// trailer: render only rewrite/access/response events with this.
+// line of the request shares its connection number and request_id. In the
+// response phase Kong runs while nginx sends the buffered answer, and
+// nginx adds its log context before the trailer:
+// `<message> while sending to client, client: …` (observed in Kong 3.9.3,
+// docs/kong-behaviour.md). Lines of a Log-phase event end with
+// ", context: ngx.timer" instead of the trailer.
 func (r *Result) ErrorLogLines(req *Request, when time.Time) []string {
 	if len(r.Logs) == 0 {
 		return nil
@@ -44,6 +47,12 @@ func (r *Result) ErrorLogLines(req *Request, when time.Time) []string {
 	conn := connSeq.Add(1) + 54
 	trailer := fmt.Sprintf(`, client: %s, server: kong, request: "%s %s HTTP/1.1", host: "%s", request_id: "%s"`,
 		q.ClientIP, q.Method, requestURI(&q), hostHeader(&q), requestID(&q, when, conn))
+	switch r.Phase {
+	case "response":
+		trailer = " while sending to client" + trailer
+	case "log":
+		trailer = ", context: ngx.timer"
+	}
 	out := make([]string, 0, len(r.Logs))
 	for _, l := range r.Logs {
 		level := nginxLevels[l.Level]

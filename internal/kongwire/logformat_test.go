@@ -70,3 +70,18 @@ func TestFileLogLine(t *testing.T) {
 		t.Errorf("authenticated line %v", m)
 	}
 }
+
+// Response-phase lines carry nginx's "while sending to client" before the
+// trailer (real Kong 3.9.3); log-phase lines only ", context: ngx.timer".
+func TestErrorLogLinesPhaseContext(t *testing.T) {
+	when := time.Date(2026, 11, 27, 10, 0, 0, 0, time.Local)
+	r := &Result{Phase: "response", Logs: []LogLine{{Level: "notice", Message: "authkit {}"}}}
+	line := r.ErrorLogLines(&Request{}, when)[0]
+	if !strings.Contains(line, "authkit {} while sending to client, client: 127.0.0.1, server: kong") {
+		t.Fatalf("response phase: %s", line)
+	}
+	r.Phase = "log"
+	if line = r.ErrorLogLines(&Request{}, when)[0]; !strings.HasSuffix(line, "authkit {}, context: ngx.timer") {
+		t.Fatalf("log phase: %s", line)
+	}
+}

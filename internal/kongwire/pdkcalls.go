@@ -374,6 +374,15 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		if e.buffered() {
+			// With buffered proxying (any plugin with a Response handler)
+			// Kong returns an empty table whose __index metamethod looks
+			// names up (kong/pdk/service/response.lua:79-115,
+			// attach_buffered_headers_mt), and pb_rpc's structpb_struct
+			// encodes it with pairs(): the plugin gets an empty map.
+			// Observed in Kong 3.9.3; get_header(name) still works.
+			return &structpb.Struct{Fields: map[string]*structpb.Value{}}, nil
+		}
 		return headersStruct(upstream(e).Headers, max), nil
 	})
 	addP("kong.service.response.get_raw_body", []string{"response"}, false, func(e *event, _ []byte) (proto.Message, error) {
@@ -641,9 +650,12 @@ func headerKV(target func(*event) http.Header, add bool) func(*event, []byte) (p
 		h := target(e)
 		vals := headerValues(v)
 		ck := textproto.CanonicalMIMEHeaderKey(kv.K)
-		if add {
+		switch {
+		case add:
 			h[ck] = append(h[ck], vals...)
-		} else {
+		case len(vals) == 0:
+			delete(h, ck) // set_header(name, {}): ngx removes the header
+		default:
 			h[ck] = vals
 		}
 		return nil, nil
@@ -661,7 +673,8 @@ func clearHeader(target func(*event) http.Header) func(*event, []byte) (proto.Me
 	}
 }
 
-// setHeaders: a Struct of string or list values; an empty list clears.
+// setHeaders: a Struct of string or list values; an empty list removes the
+// header, an empty string sets it to " " (headerValues).
 func setHeaders(target func(*event) http.Header) func(*event, []byte) (proto.Message, error) {
 	return func(e *event, args []byte) (proto.Message, error) {
 		var st structpb.Struct
@@ -682,7 +695,20 @@ func setHeaders(target func(*event) http.Header) func(*event, []byte) (proto.Mes
 	}
 }
 
+// headerValues is a header value after Kong's normalize_multi_header
+// (kong/pdk/private/checks.lua:13-30), which every kong.service.request.*
+// and kong.response.* header setter applies: an empty string becomes " ",
+// so setting "" never removes a header, the upstream gets it present and
+// empty (observed in Kong 3.9.3). An empty list (an empty Lua table, which
+// may arrive as a struct) yields no values: ngx.req.set_header(name, {})
+// and ngx.header[name] = {} remove the header.
 func headerValues(v any) []string {
+	one := func(s string) string {
+		if s == "" {
+			return " "
+		}
+		return s
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil
@@ -690,21 +716,14 @@ func headerValues(v any) []string {
 		var out []string
 		for _, y := range x {
 			if y != nil {
-				out = append(out, luaToString(y))
+				out = append(out, one(luaToString(y)))
 			}
 		}
 		return out
 	case map[string]any:
 		return nil // an empty Lua table (empty list) arrives as a struct
 	case string:
-		// ngx.req.set_header(k, "") goes through the same FFI call as
-		// clear_header (lua-resty-core request.lua →
-		// ngx_http_lua_ffi_req_header_set_single_value with length 0): the
-		// header is removed, not set to an empty value.
-		if x == "" {
-			return nil
-		}
-		return []string{x}
+		return []string{one(x)}
 	default:
 		return []string{luaToString(x)}
 	}

@@ -1,6 +1,8 @@
 package perf
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -55,4 +57,91 @@ func FuzzParseWrk(f *testing.F) {
 			t.Fatalf("negative duration from %q", s)
 		}
 	})
+}
+
+func TestMeasureInterleavesAndSubtractsTheBaseline(t *testing.T) {
+	means := map[string][]time.Duration{
+		"/none": {100, 200, 100},
+		"/a":    {150, 260, 400},
+	}
+	var order []string
+	calls := map[string]int{}
+	run := func(_ context.Context, l Load) (Result, error) {
+		path := strings.TrimPrefix(l.URL, "http://k")
+		order = append(order, path)
+		m := means[path][calls[path]]
+		calls[path]++
+		return Result{Requests: 10, Mean: m * time.Microsecond}, nil
+	}
+	routes := []Route{{Name: "none", Path: "/none", Status: 200}, {Name: "a", Path: "/a", Status: 200}}
+	s, err := Measure(context.Background(), run, "http://k", routes, 1, 3, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(order, " ") != "/none /a /none /a /none /a" {
+		t.Fatalf("order %v", order)
+	}
+	// rounds: +50, +60, +300 → median 60, min 50, max 300
+	if got := AddedOver(s[1], s[0]); got != (Added{60 * time.Microsecond, 50 * time.Microsecond, 300 * time.Microsecond}) {
+		t.Fatalf("added %+v", got)
+	}
+}
+
+func TestMeasureChecksStatuses(t *testing.T) {
+	run := func(_ context.Context, l Load) (Result, error) { return Result{Requests: 10, Non2xx3xx: 3}, nil }
+	if _, err := Measure(context.Background(), run, "", []Route{{Name: "ok", Status: 200}}, 1, 1, time.Second); err == nil {
+		t.Fatal("3 refusals on a 2xx route were accepted")
+	}
+	if _, err := Measure(context.Background(), run, "", []Route{{Name: "refusal", Status: 401}}, 1, 1, time.Second); err == nil {
+		t.Fatal("7 successes on a refusal route were accepted")
+	}
+}
+
+func TestParseStraceSummary(t *testing.T) {
+	out := `% time     seconds  usecs/call     calls    errors syscall
+------ ----------- ----------- --------- --------- ----------------
+ 55.10    0.001200           2       600           write
+ 40.00    0.000900           1       900       300 read
+  4.90    0.000100           1       100           recvfrom
+------ ----------- ----------- --------- --------- ----------------
+100.00    0.002200           1      1600       300 total
+`
+	got, err := ParseStraceSummary(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["write"] != 600 || got["read"] != 900 || got["recvfrom"] != 100 || len(got) != 3 {
+		t.Fatalf("%v", got)
+	}
+	if _, err := ParseStraceSummary("strace: attach: ptrace(PTRACE_SEIZE, 1): Operation not permitted"); err == nil {
+		t.Fatal("no table, no error")
+	}
+}
+
+func TestReportMarkdown(t *testing.T) {
+	mk := func(name, group string, means ...time.Duration) Sample {
+		s := Sample{Route: Route{Name: name, Group: group}}
+		for _, m := range means {
+			s.Rounds = append(s.Rounds, Result{Mean: m, P50: m, P99: 2 * m, RPS: float64(time.Second / m)})
+		}
+		return s
+	}
+	lat := []Sample{
+		mk("no plugin", "baseline", 100*time.Microsecond, 100*time.Microsecond, 100*time.Microsecond),
+		mk("Go floor", "go", 300*time.Microsecond, 300*time.Microsecond, 300*time.Microsecond),
+		mk("Lua key-auth", "lua", 120*time.Microsecond, 120*time.Microsecond, 120*time.Microsecond),
+		mk("authkit-key success", "authkit", 310*time.Microsecond, 320*time.Microsecond, 300*time.Microsecond),
+		mk("authkit-key refusal", "authkit", 400*time.Microsecond, 400*time.Microsecond, 400*time.Microsecond),
+	}
+	r := Report{Latency: lat, Throughput: lat, Floor: "Go floor", Lua: "Lua key-auth", Goal: 1.15, Conns: 16, Rounds: 3, Duration: time.Second}
+	md := r.Markdown()
+	for _, want := range []string{
+		"| authkit-key success | +210 µs (200 µs … 220 µs) | 1.05× | 10.5× |",
+		"| authkit-key refusal | +300 µs (300 µs … 300 µs) | 1.50× | 15.0× |",
+		"**missed**",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
 }

@@ -32,7 +32,8 @@ type Kong interface {
 	SetSerializeValue(key string, v map[string]any) error
 	// Exit ends the request. Kong never answers it; nothing may follow.
 	Exit(status int, body []byte, headers map[string][]string)
-	// Response phase.
+	// ServiceResponse is the service's answer in the response phase;
+	// header names are lower-case.
 	ServiceResponse() (status int, headers map[string][]string, body []byte, err error)
 	SetResponseHeader(name, value string) error
 }
@@ -97,17 +98,20 @@ func (p pdkKong) Authenticate(c *Consumer, credentialID string) error {
 	return p.k.Client.Authenticate(ec, cred)
 }
 
-// SetUpstreamHeaders sends plain string values (not go-pdk's lists): Kong
-// passes a string to ngx.req.set_header, and an empty string removes the
-// header there exactly as clear_header does (lua-resty-core request.lua →
-// ngx_http_lua_ffi_req_header_set_single_value with length 0). One call
-// sets and clears every identity header.
+// SetUpstreamHeaders sets and removes every given header in one
+// kong.service.request.set_headers call. A value is sent as a plain string;
+// "" (remove) is sent as an empty list. Kong turns an empty string into " "
+// before ngx.req.set_header (normalize_multi_header,
+// kong/pdk/private/checks.lua:13-30), so "" would leave the header present
+// and empty upstream (observed in Kong 3.9.3); an empty list passes through
+// unchanged, and ngx.req.set_header(name, {}) removes the header, like
+// kong.service.request.clear_header. Removing this way costs no round trip
+// beyond the one set_headers call, whether the header is present or not,
+// and does not depend on the header being among the first 1000 that
+// get_headers returned. docs/kong-behaviour.md; pinned in real Kong by the
+// e2e suite.
 func (p pdkKong) SetUpstreamHeaders(h map[string]string) error {
-	fields := make(map[string]*structpb.Value, len(h))
-	for k, v := range h {
-		fields[k] = structpb.NewStringValue(v)
-	}
-	return p.k.ServiceRequest.Ask("kong.service.request.set_headers", &structpb.Struct{Fields: fields}, nil)
+	return p.k.ServiceRequest.Ask("kong.service.request.set_headers", headersStruct(h), nil)
 }
 
 func (p pdkKong) SetUpstreamRawQuery(q string) error { return p.k.ServiceRequest.SetRawQuery(q) }
@@ -146,12 +150,25 @@ func (p pdkKong) Exit(status int, body []byte, headers map[string][]string) {
 	p.k.Response.Exit(status, body, headers)
 }
 
+// ServiceResponse reads the provider's answer in the response phase.
+//
+// The headers come from kong.response.get_headers, not
+// kong.service.response.get_headers: with buffered proxying (which a
+// Response handler implies) the latter returns an empty Lua table whose
+// __index metamethod looks names up (kong/pdk/service/response.lua:79-115),
+// and the plugin socket encodes tables with pairs(), so the plugin gets an
+// empty map: every answer looked like it had no Content-Type (observed in
+// Kong 3.9.3, docs/kong-behaviour.md). In the response phase Kong has just
+// copied the service's headers onto the response (kong/init.lua
+// Kong.response: kong.response.set_headers(res.header)), and
+// ngx.resp.get_headers is a plain table with lower-case names, so one
+// round trip still returns them all.
 func (p pdkKong) ServiceResponse() (int, map[string][]string, []byte, error) {
 	st, err := p.k.ServiceResponse.GetStatus()
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	h, err := p.k.ServiceResponse.GetHeaders(maxHeaders)
+	h, err := p.k.Response.GetHeaders(maxHeaders)
 	if err != nil {
 		return 0, nil, nil, err
 	}

@@ -77,7 +77,7 @@ func (p pipelinedKong) Authenticate(c *Consumer, credentialID string) error {
 }
 
 func (p pipelinedKong) SetUpstreamHeaders(h map[string]string) error {
-	return p.c.Defer("kong.service.request.set_headers", stringStruct(h))
+	return p.c.Defer("kong.service.request.set_headers", headersStruct(h))
 }
 
 func (p pipelinedKong) SetUpstreamRawQuery(q string) error {
@@ -119,7 +119,9 @@ func (p pipelinedKong) ServiceResponse() (int, map[string][]string, []byte, erro
 	)
 	err := p.c.Batch(
 		pluginserver.Call{Method: "kong.service.response.get_status", Out: &st},
-		pluginserver.Call{Method: "kong.service.response.get_headers", Args: &kpp.Int{V: maxHeaders}, Out: &hdrs},
+		// kong.response.get_headers, not kong.service.response.get_headers,
+		// which is empty with buffered proxying: see pdkKong.ServiceResponse.
+		pluginserver.Call{Method: "kong.response.get_headers", Args: &kpp.Int{V: maxHeaders}, Out: &hdrs},
 		pluginserver.Call{Method: "kong.service.response.get_raw_body", Out: &body},
 	)
 	if err != nil {
@@ -132,10 +134,17 @@ func (p pipelinedKong) SetResponseHeader(name, value string) error {
 	return p.c.Defer("kong.response.set_header", &kpp.KV{K: name, V: structpb.NewStringValue(value)})
 }
 
-// stringStruct sends plain string values (see pdkKong.SetUpstreamHeaders).
-func stringStruct(h map[string]string) *structpb.Struct {
+// headersStruct is the set_headers argument of SetUpstreamHeaders: a plain
+// string per value, and an empty list for "" (remove). See
+// pdkKong.SetUpstreamHeaders: Kong would send "" upstream as a present,
+// empty header.
+func headersStruct(h map[string]string) *structpb.Struct {
 	fields := make(map[string]*structpb.Value, len(h))
 	for k, v := range h {
+		if v == "" {
+			fields[k] = structpb.NewListValue(&structpb.ListValue{})
+			continue
+		}
 		fields[k] = structpb.NewStringValue(v)
 	}
 	return &structpb.Struct{Fields: fields}

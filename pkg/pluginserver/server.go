@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/Kong/go-pdk"
@@ -33,6 +34,13 @@ import (
 type Server struct {
 	constructor func() any
 	instances   registry
+	// open counts Kong's connections; retiring is set once the socket has
+	// been handed over (handover.go).
+	open     atomic.Int64
+	retiring atomic.Bool
+	// startHeir starts the process that inherits the socket on SIGTERM
+	// (handover.go); tests replace it.
+	startHeir func(l net.Listener, path string, mine os.FileInfo) error
 	// logf writes the server's own lines to stderr, which Kong copies to
 	// error.log at info (kong-go-plugins.md §4.1).
 	logf func(format string, args ...any)
@@ -41,7 +49,7 @@ type Server struct {
 // New returns a server for configs made by constructor (go-pdk's New: it
 // must return a pointer).
 func New(constructor func() any) *Server {
-	return &Server{constructor: constructor, instances: registry{m: map[int32]*instance{}}, logf: log.Printf}
+	return &Server{constructor: constructor, instances: registry{m: map[int32]*instance{}}, logf: log.Printf, startHeir: startHeir}
 }
 
 // metricsListen is the project's one flag besides go-pdk's: it is
@@ -57,6 +65,12 @@ var metricsListen = flag.String("metrics-listen", "",
 // metrics listener when asked and listens on <prefix>/<executable
 // name>.socket, as go-pdk does and Kong expects.
 func Start(constructor func() any, version string, priority int) error {
+	if h, err := inherited(); err != nil || h != nil {
+		if err != nil {
+			return err
+		}
+		return New(constructor).serveInherited(h)
+	}
 	if !flag.Parsed() {
 		flag.Parse()
 	}
@@ -81,7 +95,7 @@ func Start(constructor func() any, version string, priority int) error {
 		return err
 	}
 	defer l.Close()
-	return New(constructor).Serve(l)
+	return New(constructor).ServeHandover(l, path, notifyTerm())
 }
 
 // startMetrics enables the metrics and their listener when -metrics-listen
@@ -127,14 +141,30 @@ func SocketPath(prefix string) (string, error) {
 	return filepath.Join(prefix, filepath.Base(exe)+".socket"), nil
 }
 
-// Listen removes a stale socket and listens on path.
+// Listen listens on path, replacing a stale socket or a predecessor's
+// atomically: it listens on a temporary name in the same directory and
+// renames that over path, so Kong never finds path missing (go-pdk removes
+// the file first, and a connect in between fails with ENOENT: a 500 when a
+// plugin server replaces another on `kong reload`, seen in the real-Kong
+// suite). A predecessor still serving the old socket notices the new file
+// and retires (handover.go). The listener never unlinks path on Close: by
+// then it may be a successor's.
 func Listen(path string) (net.Listener, error) {
-	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
-		return nil, fmt.Errorf("removing %s: %w", path, err)
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%d.socket.tmp", os.Getpid()))
+	if err := os.Remove(tmp); err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("removing %s: %w", tmp, err)
 	}
-	l, err := net.Listen("unix", path)
+	l, err := net.Listen("unix", tmp)
 	if err != nil {
 		return nil, err
+	}
+	if ul, ok := l.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		l.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("replacing %s: %w", path, err)
 	}
 	log.Printf("Listening on socket: %s", path)
 	return l, nil
@@ -170,6 +200,8 @@ func (s *Server) Serve(l net.Listener) error {
 // closes the connection and Kong sees "closed" (for an event: it resets the
 // plugin's instances and retries; for StartInstance: a 500).
 func (s *Server) serveConn(c *Conn) {
+	s.open.Add(1)
+	defer s.open.Add(-1)
 	defer c.Close()
 	for {
 		frame, err := c.readCall()
@@ -185,6 +217,13 @@ func (s *Server) serveConn(c *Conn) {
 			return
 		}
 		ev := call.GetCmdHandleEvent()
+		if ev != nil && s.retiring.Load() {
+			// Handed over (handover.go): Kong takes "closed" on an event
+			// as a cue to restart the instance and retry, on a connection
+			// to the successor. Closing a pooled connection at any other
+			// moment could fail Kong's next send on it.
+			return
+		}
 		var began time.Duration
 		if ev != nil {
 			began = metrics.EventStart()

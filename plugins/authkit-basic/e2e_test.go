@@ -269,6 +269,19 @@ func TestRoundTrips(t *testing.T) {
 	t.Logf("round trips: success %d %v, refusal %d %v", ok.RoundTrips(), ok.Calls, bad.RoundTrips(), bad.Calls)
 	kongwire.CheckTrips(t, "success", ok, 1, 2, "kong.request.get_headers", "kong.client.authenticate", "kong.service.request.set_headers")
 	kongwire.CheckTrips(t, "refusal", bad, 1, 2, "kong.request.get_headers", "kong.log.notice", "kong.log.set_serialize_value", "kong.response.exit")
+	// Removing headers (hide_credentials, identity headers the client
+	// sent) rides on the same set_headers call: no extra call.
+	cfg := baseConfig(t)
+	cfg["hide_credentials"] = true
+	hide := s.StartInstance(t, cfg)
+	hide.Access(t, get("Authorization", basic("alice", "alice-pw")))
+	res := hide.Access(t, get("Authorization", basic("alice", "alice-pw"), "X-Consumer-Custom-ID", "spoofed", "X-Anonymous-Consumer", "true"))
+	kongwire.CheckTrips(t, "success with hide_credentials and spoofed headers", res, 1, 2, "kong.request.get_headers", "kong.client.authenticate", "kong.service.request.set_headers")
+	for _, h := range []string{"Authorization", "X-Anonymous-Consumer"} {
+		if _, ok := res.UpstreamHeaders[h]; ok {
+			t.Errorf("%s reached the upstream: %v", h, res.UpstreamHeaders)
+		}
+	}
 }
 
 // TestConcurrentMixedRequests drives one instance with many concurrent

@@ -177,3 +177,22 @@ func TestConfigInvalidFailsClosed(t *testing.T) {
 		t.Fatalf("%d %s", res.Status, res.Body)
 	}
 }
+
+// TestResponseRoundTrips pins the response phase's PDK calls for a token
+// request: the provider's status, headers (kong.response.get_headers: the
+// service's own get_headers is empty with buffered proxying) and body in
+// one batch, then the client's request headers, query and form body. An
+// explained answer adds the X-Authkit-Code header, the log line and the
+// serialize value, deferred: no extra round trip.
+func TestResponseRoundTrips(t *testing.T) {
+	inst := startPlugin(t).StartInstance(t, nil)
+	read := []string{"kong.service.response.get_status", "kong.response.get_headers", "kong.service.response.get_raw_body",
+		"kong.request.get_headers", "kong.request.get_raw_query", "kong.request.get_raw_body"}
+	req := tokenRequest("grant_type=client_credentials&scope=read", "app", "s3cret")
+	ok := inst.Response(t, req, answer(200, "application/json", goodToken, "Cache-Control", "no-store"))
+	kongwire.CheckTrips(t, "valid answer", ok, 4, 5, read...)
+	bad := inst.Response(t, tokenRequest("grant_type=client_credentials&scope=read", "app", "s3cret"),
+		answer(401, "application/json", `{"error":"invalid_client"}`))
+	want := append(read, "kong.response.set_header", "kong.log.notice", "kong.log.set_serialize_value")
+	kongwire.CheckTrips(t, "explained answer", bad, 4, 5, want...)
+}

@@ -154,7 +154,6 @@ func TestJWTRefusals(t *testing.T) {
 		{"alg none", inst, bearerReq(none), 401, "OAUTH_ALGORITHM_NOT_ALLOWED", []string{"none"}},
 		{"HS256 with the RSA public key", inst, bearerReq(confused), 401, "OAUTH_ALGORITHM_NOT_ALLOWED", []string{"HS256"}},
 		{"not a JWT", inst, bearerReq("opaque-abc"), 401, "OAUTH_TOKEN_MALFORMED", nil},
-		{"two tokens", inst, bearerReq(good, "Authorization", "Bearer "+good), 400, "OAUTH_REQUEST_INVALID", nil},
 		{"basic scheme", inst, bearerReq("", "Authorization", "Basic dXNlcjpwdw=="), 401, "OAUTH_TOKEN_MISSING", []string{`Basic`}},
 		{"too large", inst, bearerReq(strings.Repeat("a", 9000)), 401, "OAUTH_TOKEN_MALFORMED", nil},
 	}
@@ -164,6 +163,15 @@ func TestJWTRefusals(t *testing.T) {
 			refused(t, tt.inst.Access(t, tt.req), tok, tt.status, tt.code, tt.logHas...)
 		})
 	}
+	t.Run("two Authorization headers", func(t *testing.T) {
+		// nginx answers 400 itself; the plugin never sees them (two
+		// tokens in one request are refused by the plugin when one comes
+		// from the query or a cookie: TestHideCredentialsQueryAndCookie).
+		res := inst.Access(t, bearerReq(good, "Authorization", "Bearer "+good))
+		if !res.RejectedByNginx || res.Status != 400 || len(res.Calls) != 0 {
+			t.Fatalf("%+v", res)
+		}
+	})
 	t.Run("scope challenge", func(t *testing.T) {
 		res := inst.Access(t, bearerReq(ok("scope", "read")))
 		if ch := res.Header("WWW-Authenticate"); !strings.Contains(ch, `error="insufficient_scope"`) || !strings.Contains(ch, `scope="read admin"`) {

@@ -81,6 +81,13 @@ func (c *Config) Access(kong *pdk.PDK) {
 		})
 		return
 	}
+	if first("x-set-headers") != "" {
+		_ = kong.ServiceRequest.SetHeaders(map[string][]string{
+			"X-Removed": {}, "X-Empty-String": {""}, "X-Multi-Empty": {"a", ""},
+		})
+		_ = kong.ServiceRequest.ClearHeader("X-Cleared")
+		return
+	}
 	_ = kong.ServiceRequest.SetHeader("X-Echo-Message", c.Message)
 	_ = kong.ServiceRequest.SetHeader("X-Echo-Tags", strings.Join(c.Tags, ","))
 	_ = kong.ServiceRequest.SetHeader("X-Echo-Inner", c.Inner.Username)
