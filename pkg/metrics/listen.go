@@ -47,12 +47,24 @@ func Handler() http.Handler {
 	})
 }
 
+// Listener is a running /metrics endpoint.
+type Listener struct {
+	srv  *http.Server
+	addr net.Addr
+}
+
+// Addr is the bound address.
+func (l *Listener) Addr() net.Addr { return l.addr }
+
+// Close stops serving and frees the port (for a successor process).
+func (l *Listener) Close() error { return l.srv.Close() }
+
 // Serve listens on addr (see ListenAddr) and serves Path in the
-// background. It returns the bound address, or the error that kept it
-// from listening; errors after that go to logf. Nothing here ends the
-// process: a metrics listener that fails must never stop the plugin from
-// serving Kong.
-func Serve(addr string, logf func(format string, args ...any)) (net.Addr, error) {
+// background. It returns the listener, or the error that kept it from
+// listening; errors after that go to logf. Nothing here ends the process:
+// a metrics listener that fails must never stop the plugin from serving
+// Kong.
+func Serve(addr string, logf func(format string, args ...any)) (*Listener, error) {
 	a, err := ListenAddr(addr)
 	if err != nil {
 		return nil, err
@@ -76,5 +88,5 @@ func Serve(addr string, logf func(format string, args ...any)) (net.Addr, error)
 			logf("metrics: serving %s stopped: %v", l.Addr(), err)
 		}
 	}()
-	return l.Addr(), nil
+	return &Listener{srv: srv, addr: l.Addr()}, nil
 }

@@ -39,10 +39,12 @@ func TestListenAddr(t *testing.T) {
 // A port with no host binds loopback only, and the endpoint serves the
 // metrics on /metrics and nothing elsewhere.
 func TestServeLoopbackByDefault(t *testing.T) {
-	addr, err := Serve(":0", t.Logf)
+	ml, err := Serve(":0", t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer ml.Close()
+	addr := ml.Addr()
 	tcp := addr.(*net.TCPAddr)
 	if !tcp.IP.IsLoopback() {
 		t.Fatalf("bound %s, want loopback", addr)
@@ -64,6 +66,15 @@ func TestServeLoopbackByDefault(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("/ answered %s", resp.Status)
 	}
+	// Close frees the port for a successor.
+	if err := ml.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Serve(addr.String(), t.Logf)
+	if err != nil {
+		t.Fatalf("the port was not freed: %v", err)
+	}
+	again.Close()
 }
 
 // A listener that cannot bind is an error for the caller to log, not a

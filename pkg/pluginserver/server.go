@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/Kong/go-pdk"
@@ -81,7 +82,7 @@ func Start(constructor func() any, version string, priority int) error {
 	if flagBool("dump") {
 		return gopdkserver.StartServer(constructor, version, priority)
 	}
-	startMetrics(version)
+	releaseMetrics := startMetrics(version)
 	prefix := "/usr/local/kong"
 	if f := flag.Lookup("kong-prefix"); f != nil {
 		prefix = f.Value.String()
@@ -95,33 +96,87 @@ func Start(constructor func() any, version string, priority int) error {
 		return err
 	}
 	defer l.Close()
-	return New(constructor).ServeHandover(l, path, notifyTerm())
+	return New(constructor).ServeHandover(l, path, releaseOnTerm(notifyTerm(), releaseMetrics))
 }
 
+// MetricsRetry is how long a plugin server keeps trying to bind a metrics
+// address that is in use: on `kong reload` the predecessor may still hold
+// it for a moment (it releases it on SIGTERM, see releaseOnTerm).
+var MetricsRetry = time.Minute
+
 // startMetrics enables the metrics and their listener when -metrics-listen
-// or AUTHKIT_METRICS_LISTEN names an address. A listener that fails is
-// logged (stderr: Kong's error.log at info) and the plugin serves Kong
-// all the same; recording stays off then, so it costs nothing.
-func startMetrics(version string) {
+// or AUTHKIT_METRICS_LISTEN names an address, and returns the function that
+// releases the listener (nil when there is none). A listener that fails is
+// logged (stderr: Kong's error.log at info) and the plugin serves Kong all
+// the same; recording is then turned off, so it costs nothing.
+func startMetrics(version string) func() {
 	addr := *metricsListen
 	if addr == "" {
 		addr = os.Getenv(metrics.EnvListen)
 	}
 	if addr == "" {
-		return
+		return nil
 	}
 	name := "unknown"
 	if exe, err := os.Executable(); err == nil {
 		name = filepath.Base(exe)
 	}
 	metrics.Enable(name, version)
-	bound, err := metrics.Serve(addr, log.Printf)
-	if err != nil {
+	var current atomic.Pointer[metrics.Listener]
+	var released atomic.Bool
+	serve := func() error {
+		ml, err := metrics.Serve(addr, log.Printf)
+		if err != nil {
+			return err
+		}
+		current.Store(ml)
+		if released.Load() {
+			ml.Close()
+			return nil
+		}
+		log.Printf("Serving metrics on http://%s%s", ml.Addr(), metrics.Path)
+		return nil
+	}
+	err := serve()
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		log.Printf("metrics: %s is in use (a predecessor handing over?); retrying for %v", addr, MetricsRetry)
+		go func() {
+			for deadline := time.Now().Add(MetricsRetry); time.Now().Before(deadline) && !released.Load(); time.Sleep(200 * time.Millisecond) {
+				if err = serve(); err == nil {
+					return
+				}
+			}
+			log.Printf("metrics are off: %v", err)
+			metrics.Disable()
+		}()
+	case err != nil:
 		log.Printf("metrics are off: %v", err)
 		metrics.Disable()
-		return
+		return nil
 	}
-	log.Printf("Serving metrics on http://%s%s", bound, metrics.Path)
+	return func() {
+		released.Store(true)
+		if ml := current.Load(); ml != nil {
+			ml.Close()
+		}
+	}
+}
+
+// releaseOnTerm passes the SIGTERM of in on, after release has freed the
+// metrics port: the successor Kong starts on `kong reload` binds the same
+// address, and an heir (handover.go) serves no metrics.
+func releaseOnTerm(in <-chan os.Signal, release func()) <-chan os.Signal {
+	if release == nil {
+		return in
+	}
+	out := make(chan os.Signal, 1)
+	go func() {
+		sig := <-in
+		release()
+		out <- sig
+	}()
+	return out
 }
 
 func flagBool(name string) bool {

@@ -209,18 +209,38 @@ func TestMetricsFromEnvironment(t *testing.T) {
 	}
 }
 
-// A listener that cannot start is logged; the plugin serves Kong anyway.
-func TestMetricsListenerFailureKeepsServing(t *testing.T) {
+// A metrics address in use (a predecessor that has not let go yet) is
+// retried in the background; the plugin serves Kong meanwhile, and the
+// decisions made meanwhile are in the first scrape.
+func TestMetricsAddressInUseIsRetried(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer busy.Close()
-	s := kongwire.StartArgs(t, kongwire.Build(t, "authkit-key"), []string{"-metrics-listen", busy.Addr().String()})
+	addr := busy.Addr().String()
+	s := kongwire.StartArgs(t, kongwire.Build(t, "authkit-key"), []string{"-metrics-listen", addr})
+	s.SetConsumers(kongwire.Consumer{ID: aliceID, Username: "alice"})
 	inst := s.StartInstance(t, map[string]any{"credentials": creds()})
 	refused(t, inst.Access(t, req("GET", "", "")), 401, "APIKEY_MISSING")
-	s.SetConsumers(kongwire.Consumer{ID: aliceID, Username: "alice"})
 	accepted(t, inst.Access(t, req("GET", "", "", "apikey", "alice-new-key")), aliceID, "alice-2026")
+	if !slices.ContainsFunc(s.ProcessOutput(), func(l string) bool { return strings.Contains(l, "is in use") }) {
+		t.Fatalf("the busy address was not logged:\n%s", strings.Join(s.ProcessOutput(), "\n"))
+	}
+	busy.Close()
+	if url := s.MetricsURL(t); url != "http://"+addr+"/metrics" {
+		t.Fatalf("serving on %s, want %s", url, addr)
+	}
+	m := promtest.Scrape(t, "http://"+addr+"/metrics")
+	if got := m.Sum("authkit_decisions_total", map[string]string{"route_id": inst.RouteID}); got != 2 {
+		t.Fatalf("%v decisions, want the 2 made while the port was busy", got)
+	}
+}
+
+// An address that cannot be used is logged; the plugin serves Kong anyway.
+func TestMetricsBadAddressKeepsServing(t *testing.T) {
+	s := kongwire.StartArgs(t, kongwire.Build(t, "authkit-key"), []string{"-metrics-listen", "9542"})
+	inst := s.StartInstance(t, map[string]any{"credentials": creds()})
+	refused(t, inst.Access(t, req("GET", "", "")), 401, "APIKEY_MISSING")
 	if !slices.ContainsFunc(s.ProcessOutput(), func(l string) bool { return strings.Contains(l, "metrics are off") }) {
 		t.Fatalf("the failure was not logged:\n%s", strings.Join(s.ProcessOutput(), "\n"))
 	}
