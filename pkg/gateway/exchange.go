@@ -31,12 +31,19 @@ func Run(k Kong, plugin string, meta *Meta, policy func() (*Policy, error), fn f
 // Request is the client's request.
 func (x *Exchange) Request() *Request { return x.s.req }
 
+// Prefetch reads the request facts in need in one round trip (with the
+// project's plugin server; otherwise they are read when first used).
+func (x *Exchange) Prefetch(need Facts) { x.s.req.prefetch(need) }
+
 // Refuse answers the client with e (status, body, challenge), logs it and
 // sets the serialize value. Nothing may follow it.
 func (x *Exchange) Refuse(e *errcode.Error) { x.s.refuse(e) }
 
 // UpstreamResponse returns the service's answer (response phase only).
 func (x *Exchange) UpstreamResponse() (status int, headers map[string][]string, body []byte, err error) {
+	if r := x.s.req.response; r != nil {
+		return r.Status, r.Headers, r.Body, nil
+	}
 	return x.s.kong.ServiceResponse()
 }
 

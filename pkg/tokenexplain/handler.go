@@ -88,6 +88,7 @@ func (c *Config) Access(k gateway.Kong) {
 		if !comp.enforce {
 			return
 		}
+		x.Prefetch(gateway.FactHeaders | gateway.FactRawQuery | gateway.FactRawBody)
 		r, err := readRequest(x.Request())
 		if err != nil {
 			x.Refuse(errcode.Wrap(errcode.TokenRequestInvalid, err))
@@ -116,6 +117,8 @@ func (c *Config) policy() (*gateway.Policy, error) {
 func (c *Config) Response(k gateway.Kong) {
 	gateway.Run(k, PluginName, &c.meta, c.policy, func(x *gateway.Exchange) {
 		comp, _ := c.Prepare()
+		// The provider's answer and the client's request, in one round trip.
+		x.Prefetch(gateway.FactUpstreamResponse | gateway.FactHeaders | gateway.FactRawQuery | gateway.FactRawBody)
 		status, headers, body, err := x.UpstreamResponse()
 		if err != nil {
 			x.Annotate(errcode.Wrap(errcode.InternalError, err), CodeHeader)
@@ -137,7 +140,7 @@ func (c *Config) Response(k gateway.Kong) {
 			return
 		}
 		if r != nil {
-			comp.annotateRequest(v.Err, r)
+			v.Err = comp.annotateRequest(v.Err, r)
 		}
 		if v.Usable {
 			// The client got what it asked for: a warning, not a refusal.
