@@ -17,6 +17,7 @@ type Exchange struct {
 // and the plugin process keeps serving.
 func Run(k Kong, plugin string, meta *Meta, policy func() (*Policy, error), fn func(x *Exchange)) {
 	s := &session{kong: k, req: &Request{kong: k, meta: meta}, policy: &Policy{Plugin: plugin}}
+	defer s.count()
 	defer s.recover()
 	pol, err := policy()
 	if err != nil {
@@ -46,11 +47,33 @@ func (x *Exchange) UpstreamResponse() (status int, headers map[string][]string, 
 	return x.s.kong.ServiceResponse()
 }
 
+// Accept records that the exchange succeeded (a valid provider answer):
+// outcome accepted in authkit_decisions_total. Nothing is logged.
+func (x *Exchange) Accept() { x.s.decide(errcode.OutcomeAccepted, "") }
+
 // Annotate explains a response that is passed through: it sets the
 // response header (e.g. X-Authkit-Code), writes the one log line and sets
-// the serialize value. The client still gets the provider's answer.
+// the serialize value. The client still gets the provider's answer, which
+// counts as refused with e's code: the provider said no, or said
+// something the client cannot use.
 func (x *Exchange) Annotate(e *errcode.Error, header string) {
+	x.s.decide(errcode.OutcomeRefused, e.Code.Entry().Code)
+	x.annotate(e, header, "")
+}
+
+// Warn is Annotate for an answer the client can use (a token response
+// without Cache-Control: no-store, a grant the allow-lists would have
+// refused with enforce): the record carries outcome accepted, the request
+// counts as accepted and the code as a warning.
+func (x *Exchange) Warn(e *errcode.Error, header string) {
+	x.s.decide(errcode.OutcomeAccepted, "")
+	x.annotate(e, header, errcode.OutcomeAccepted)
+	x.s.metrics().Warning(e.Code)
+}
+
+func (x *Exchange) annotate(e *errcode.Error, header string, outcome errcode.Outcome) {
 	rec := x.s.record(e)
+	rec.Outcome = string(outcome)
 	if header != "" {
 		_ = x.s.kong.SetResponseHeader(header, string(e.Code))
 	}
@@ -66,7 +89,7 @@ func (x *Exchange) Annotate(e *errcode.Error, header string) {
 // Replace answers the client with status, body and headers instead of the
 // provider's answer (response phase), after annotating e.
 func (x *Exchange) Replace(e *errcode.Error, status int, body []byte, headers map[string][]string) {
-	x.Annotate(e, "")
+	x.Annotate(e, "") // refused
 	if headers == nil {
 		headers = map[string][]string{}
 	}

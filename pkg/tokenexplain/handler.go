@@ -133,13 +133,19 @@ func (c *Config) Response(k gateway.Kong) {
 		if v.Err == nil && r != nil {
 			// The provider accepted it, but it broke the allow-lists
 			// (enforce off): say so.
-			v.Err = comp.allow.Check(r)
+			v.Err, v.Usable = comp.allow.Check(r), true
 		}
 		if v.Err == nil {
+			x.Accept()
 			return
 		}
 		if r != nil {
 			v.Err = comp.annotateRequest(v.Err, r)
+		}
+		if v.Usable {
+			// The client got what it asked for: a warning, not a refusal.
+			x.Warn(v.Err, CodeHeader)
+			return
 		}
 		if comp.rewrite && v.Unusable {
 			ent := v.Err.Code.Entry()
