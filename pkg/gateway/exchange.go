@@ -95,5 +95,6 @@ func (x *Exchange) Replace(e *errcode.Error, status int, body []byte, headers ma
 	}
 	headers["X-Authkit-Code"] = []string{string(e.Code)}
 	x.s.exited = true
+	x.s.count()
 	x.s.kong.Exit(status, body, headers)
 }

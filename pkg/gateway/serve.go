@@ -230,15 +230,19 @@ type session struct {
 	// request before its response) leaves outcome empty.
 	outcome errcode.Outcome
 	code    errcode.Code
+	counted bool
 }
 
 func (s *session) decide(o errcode.Outcome, c errcode.Code) { s.outcome, s.code = o, c }
 
-// count records the event's decision in authkit_decisions_total.
+// count records the event's decision in authkit_decisions_total, once. It
+// runs before the write that ends the event (the end frame, or the exit),
+// so a scrape after the client's answer always sees the decision.
 func (s *session) count() {
-	if s.outcome != "" && metrics.Enabled() {
+	if s.outcome != "" && !s.counted && metrics.Enabled() {
 		s.metrics().Decision(s.outcome, s.code)
 	}
+	s.counted = true
 }
 
 // metrics is the decision counters of this plugin on this route: plugin
@@ -374,6 +378,7 @@ func (s *session) refuse(e *errcode.Error) {
 		headers[k] = []string{v}
 	}
 	s.exited = true
+	s.count()
 	s.kong.Exit(ent.Status, body, headers)
 }
 
