@@ -251,3 +251,19 @@ func TestPutNewerAndClaim(t *testing.T) {
 		t.Fatal("local replay")
 	}
 }
+
+// BenchmarkLockCheck is the one Redis round trip of authkit-basic's warm
+// path with policy redis (the lockout's check script on loopback).
+func BenchmarkLockCheck(b *testing.B) {
+	srv := redistest.Start(b, redistest.Options{})
+	s := single(b, srv, false)
+	pair := sha256.Sum256([]byte("bench"))
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := s.LockCheck(ctx, nil, pair[:], 5); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
