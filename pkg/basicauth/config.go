@@ -154,10 +154,13 @@ func (c *Config) Compile() (*Authenticator, error) {
 	return a, nil
 }
 
-// String renders the config for debugging without any hash.
+// String renders the config for debugging without any hash or password.
 func (c *Config) String() string {
 	cp := *c
 	cp.Credentials = nil
+	if cp.Redis.Password != "" {
+		cp.Redis.Password = "[redacted]"
+	}
 	b, _ := json.Marshal(&cp)
 	return fmt.Sprintf("%s (+%d credentials)", b, len(c.Credentials))
 }
