@@ -41,7 +41,8 @@ func TestRedisTwoKongNodes(t *testing.T) {
 	}))
 	t.Cleanup(prov.Close)
 
-	redis := obj{"host": "127.0.0.1", "port": srv.Port, "password_env": "AUTHKIT_REDIS_PASSWORD", "key_prefix": fmt.Sprintf("e2e%d:", time.Now().UnixNano())}
+	redis := obj{"host": "127.0.0.1", "port": srv.Port, "password_env": "AUTHKIT_REDIS_PASSWORD",
+		"key_prefix": fmt.Sprintf("e2e%d:", time.Now().UnixNano()), "timeout_ms": 2000}
 	terminate := plugin("request-termination", obj{"status_code": 200, "message": "ok"})
 	cfg := obj{
 		"_format_version": "3.0",

@@ -47,7 +47,7 @@ func TestFaults(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Run("killed mid-run, then back", func(t *testing.T) {
 				srv := redistest.Start(t, redistest.Options{})
-				s := single(t, srv, tolerant)
+				s := singleTimeout(t, srv, tolerant, 200)
 				rep := &warnings{}
 				h := sha256.Sum256([]byte("x"))
 				if _, local, err := s.LockCheck(context.Background(), rep, h[:], 3); err != nil || local {
@@ -72,7 +72,7 @@ func TestFaults(t *testing.T) {
 			})
 			t.Run("paused: times out", func(t *testing.T) {
 				srv := redistest.Start(t, redistest.Options{})
-				s := single(t, srv, tolerant)
+				s := singleTimeout(t, srv, tolerant, 200)
 				h := sha256.Sum256([]byte("x"))
 				s.LockCheck(context.Background(), nil, h[:], 3) // a pooled connection
 				srv.Pause()

@@ -87,8 +87,16 @@ func store(t testing.TB, c Config, tolerant bool) *Store {
 	return s
 }
 
+// single is a store of srv with a generous timeout: the tests of what is
+// stored must not fail because a loaded machine (make test runs every
+// package at once, with -race) made Redis answer late. The fault tests
+// use singleTimeout with the default 200 ms.
 func single(t testing.TB, srv *redistest.Server, tolerant bool) *Store {
-	return store(t, Config{Host: "127.0.0.1", Port: ptr(srv.Port), KeyPrefix: ptr(fmt.Sprintf("t%d:", time.Now().UnixNano()))}, tolerant)
+	return singleTimeout(t, srv, tolerant, 5000)
+}
+
+func singleTimeout(t testing.TB, srv *redistest.Server, tolerant bool, ms int) *Store {
+	return store(t, Config{Host: "127.0.0.1", Port: ptr(srv.Port), TimeoutMS: ptr(ms), KeyPrefix: ptr(fmt.Sprintf("t%d:", time.Now().UnixNano()))}, tolerant)
 }
 
 // lockoutGuarantee: many concurrent wrong guesses through several stores
@@ -180,8 +188,8 @@ func TestLockoutSingle(t *testing.T) {
 
 func TestLockoutCluster(t *testing.T) {
 	c := redistest.StartCluster(t)
-	a := store(t, Config{ClusterNodes: c.Addrs()[:1], KeyPrefix: ptr("c1:")}, false)
-	b := store(t, Config{ClusterNodes: c.Addrs()[1:], KeyPrefix: ptr("c1:")}, false)
+	a := store(t, Config{ClusterNodes: c.Addrs()[:1], KeyPrefix: ptr("c1:"), TimeoutMS: ptr(5000)}, false)
+	b := store(t, Config{ClusterNodes: c.Addrs()[1:], KeyPrefix: ptr("c1:"), TimeoutMS: ptr(5000)}, false)
 	lockoutGuarantee(t, a, b)
 	// Keys land on every master: 64 pairs spread over the slots.
 	for i := 0; i < 64; i++ {
@@ -199,7 +207,7 @@ func TestLockoutCluster(t *testing.T) {
 
 func TestLockoutSentinel(t *testing.T) {
 	s := redistest.StartSentinel(t)
-	st := store(t, Config{SentinelMaster: s.MasterName, SentinelNodes: []string{s.Sentinel.Addr()}, KeyPrefix: ptr("s1:")}, false)
+	st := store(t, Config{SentinelMaster: s.MasterName, SentinelNodes: []string{s.Sentinel.Addr()}, KeyPrefix: ptr("s1:"), TimeoutMS: ptr(5000)}, false)
 	lockoutGuarantee(t, st)
 	// The writes went to the master and replicated.
 	deadline := time.Now().Add(5 * time.Second)

@@ -16,9 +16,15 @@ import (
 // Two plugin processes of the same binary are two gateway nodes; with
 // policy redis they share introspection answers.
 
+// redisIntroCfg is introCfg with policy redis. Unless the test says
+// otherwise it is strict with a generous timeout: a loaded machine (make
+// test, -race) must not turn into local caching and an extra call.
 func redisIntroCfg(p *fakeProvider, redis map[string]any, kv ...any) map[string]any {
 	redis["key_prefix"] = fmt.Sprintf("e2e%d:", time.Now().UnixNano())
-	return introCfg(p, append([]any{"policy", "redis", "redis", redis}, kv...)...)
+	if _, ok := redis["timeout_ms"]; !ok {
+		redis["timeout_ms"] = 5000
+	}
+	return introCfg(p, append([]any{"policy", "redis", "redis", redis, "fault_tolerant", false}, kv...)...)
 }
 
 // revocable answers active for every token until it is revoked.
