@@ -37,26 +37,6 @@ type Config struct {
 	Credentials []Credential `json:"credentials"`
 	// CredentialsFile is a JSON or YAML file with more credentials (a list, or {"credentials": [...]}), re-read when it changes. Default: "" (none).
 	CredentialsFile string `json:"credentials_file"`
-
-	meta gateway.Meta
-}
-
-// UnmarshalJSON decodes what Kong sends, keeping Kong's metadata for logs.
-func (c *Config) UnmarshalJSON(b []byte) error {
-	type plain Config
-	return gateway.DecodeConfig(b, (*plain)(c), &c.meta)
-}
-
-// Meta returns Kong's metadata for this config.
-func (c *Config) Meta() *gateway.Meta { return &c.meta }
-
-// Prepare compiles the config once per process.
-func (c *Config) Prepare() (*gateway.Policy, gateway.Authenticator, error) {
-	a, err := gateway.Compile(PluginName, &c.meta, c.Compile)
-	if err != nil {
-		return nil, nil, err
-	}
-	return a.policy, a, nil
 }
 
 func boolOr(p *bool, def bool) bool {

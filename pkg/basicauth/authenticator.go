@@ -101,3 +101,6 @@ func (a *Authenticator) lockedOut(fp string, left time.Duration) error {
 func (a *Authenticator) Warnings() []string { return a.policy.Warnings }
 
 var _ gateway.Authenticator = (*Authenticator)(nil)
+
+// Policy is the gateway's side of the compiled config (gateway.Compiled).
+func (a *Authenticator) Policy() *gateway.Policy { return a.policy }

@@ -38,28 +38,6 @@ type Config struct {
 	MaxFailures int `json:"max_failures"`
 	// LockoutSeconds is the window failures are counted in, and how long a locked pair stays locked. Default: 0 (off).
 	LockoutSeconds int `json:"lockout_seconds"`
-
-	meta gateway.Meta
-}
-
-// UnmarshalJSON decodes what Kong sends: the schema fields plus Kong's own
-// keys (route id, plugin id) kept for log lines.
-func (c *Config) UnmarshalJSON(b []byte) error {
-	type plain Config
-	return gateway.DecodeConfig(b, (*plain)(c), &c.meta)
-}
-
-// Meta returns Kong's metadata for this config.
-func (c *Config) Meta() *gateway.Meta { return &c.meta }
-
-// Prepare compiles the config once per process (gateway.Compile) and
-// returns the shared policy and authenticator.
-func (c *Config) Prepare() (*gateway.Policy, gateway.Authenticator, error) {
-	a, err := gateway.Compile(PluginName, &c.meta, c.Compile)
-	if err != nil {
-		return nil, nil, err
-	}
-	return a.policy, a, nil
 }
 
 // Compile applies defaults and validates every field, naming the field.

@@ -247,3 +247,6 @@ func claimString(v any) (string, bool) {
 }
 
 var _ gateway.Authenticator = (*Authenticator)(nil)
+
+// Policy is the gateway's side of the compiled config (gateway.Compiled).
+func (a *Authenticator) Policy() *gateway.Policy { return a.policy }

@@ -5,8 +5,6 @@ package oauth
 
 import (
 	"encoding/json"
-
-	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 )
 
 // PluginName is the authkit-oauth plugin's name (= its binary's name).
@@ -84,26 +82,6 @@ type Config struct {
 	Realm string `json:"realm"`
 	// LogLevel is the Kong log level of client refusals (debug, info, notice, warn, err, crit, alert); provider and gateway failures are always logged at err. Default: "notice".
 	LogLevel string `json:"log_level"`
-
-	meta gateway.Meta
-}
-
-// UnmarshalJSON decodes what Kong sends, keeping Kong's metadata for logs.
-func (c *Config) UnmarshalJSON(b []byte) error {
-	type plain Config
-	return gateway.DecodeConfig(b, (*plain)(c), &c.meta)
-}
-
-// Meta returns Kong's metadata for this config.
-func (c *Config) Meta() *gateway.Meta { return &c.meta }
-
-// Prepare compiles the config once per process.
-func (c *Config) Prepare() (*gateway.Policy, gateway.Authenticator, error) {
-	a, err := gateway.Compile(PluginName, &c.meta, c.Compile)
-	if err != nil {
-		return nil, nil, err
-	}
-	return a.policy, a, nil
 }
 
 // String renders the config without the introspection secret.

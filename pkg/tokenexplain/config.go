@@ -32,18 +32,7 @@ type Config struct {
 	RewriteInvalidResponses bool `json:"rewrite_invalid_responses"`
 	// LogLevel is the Kong log level of client-side explanations (debug, info, notice, warn, err, crit, alert); provider failures are always logged at err. Default: "notice".
 	LogLevel string `json:"log_level"`
-
-	meta gateway.Meta
 }
-
-// UnmarshalJSON decodes what Kong sends, keeping Kong's metadata for logs.
-func (c *Config) UnmarshalJSON(b []byte) error {
-	type plain Config
-	return gateway.DecodeConfig(b, (*plain)(c), &c.meta)
-}
-
-// Meta returns Kong's metadata for this config.
-func (c *Config) Meta() *gateway.Meta { return &c.meta }
 
 // Compiled is a compiled config.
 type Compiled struct {
@@ -53,10 +42,8 @@ type Compiled struct {
 	rewrite bool
 }
 
-// Prepare compiles the config once per process.
-func (c *Config) Prepare() (*Compiled, error) {
-	return gateway.Compile(PluginName, &c.meta, c.Compile)
-}
+// Policy is the gateway's side of the compiled config (gateway.Inspecting).
+func (c *Compiled) Policy() *gateway.Policy { return c.policy }
 
 // Compile validates the config, naming the field.
 func (c *Config) Compile() (*Compiled, error) {
