@@ -169,3 +169,7 @@ func (c *Client) fetch(ctx context.Context, token string) (*Answer, error) {
 	}
 	return a, nil
 }
+
+// Options are the options in effect (defaults applied), the client secret
+// included: never log them.
+func (c *Client) Options() Options { return c.opts }
