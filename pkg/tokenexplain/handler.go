@@ -135,3 +135,5 @@ func (comp *Compiled) Response(x *gateway.Exchange) {
 	}
 	x.Annotate(v.Err, CodeHeader)
 }
+
+var _ gateway.Inspecting = (*Compiled)(nil)
