@@ -45,8 +45,8 @@ type Config struct {
 
 // Compile applies defaults and validates every field, naming the field.
 func (c *Config) Compile() (*Authenticator, error) {
-	cfg := *c
-	if err := kongschema.ApplyDefaults(&cfg); err != nil {
+	cfg, err := kongschema.WithDefaults(c)
+	if err != nil {
 		return nil, err
 	}
 	return cfg.compile()

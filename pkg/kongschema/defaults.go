@@ -249,3 +249,13 @@ func Defaults(v any) (map[string]any, error) {
 	}
 	return out, nil
 }
+
+// WithDefaults is a copy of *cfg with ApplyDefaults applied: what a
+// plugin's Compile works on, leaving the instance's config as Kong sent it.
+func WithDefaults[T any](cfg *T) (*T, error) {
+	cp := *cfg
+	if err := ApplyDefaults(&cp); err != nil {
+		return nil, err
+	}
+	return &cp, nil
+}

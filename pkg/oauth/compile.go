@@ -39,8 +39,8 @@ func absURL(field, raw string) error {
 // introspection client, like golang-jwt's Validator.Validate: small
 // steps, each checking one concern.
 func (c *Config) Compile() (*Authenticator, error) {
-	cfg := *c
-	if err := kongschema.ApplyDefaults(&cfg); err != nil {
+	cfg, err := kongschema.WithDefaults(c)
+	if err != nil {
 		return nil, err
 	}
 	v, err := cfg.validate()

@@ -49,8 +49,8 @@ func (c *Compiled) Policy() *gateway.Policy { return c.policy }
 
 // Compile applies defaults and validates the config, naming the field.
 func (c *Config) Compile() (*Compiled, error) {
-	cfg := *c
-	if err := kongschema.ApplyDefaults(&cfg); err != nil {
+	cfg, err := kongschema.WithDefaults(c)
+	if err != nil {
 		return nil, err
 	}
 	return cfg.compile()
