@@ -95,12 +95,8 @@ func (c *Config) compile() (*Authenticator, error) {
 		a.policy.Prefetch |= gateway.FactRawQuery
 	}
 	if c.CredentialsFile != "" {
-		a.file = credfile.Watch(c.CredentialsFile, func(b []byte) (*Store, error) {
-			creds, err := credfile.Decode[Credential](b)
-			if err != nil {
-				return nil, err
-			}
-			return Merge(store, "credentials_file", creds)
+		a.file = credfile.WatchList(c.CredentialsFile, func(field string, creds []Credential) (*Store, error) {
+			return Merge(store, field, creds)
 		})
 	}
 	return a, nil
