@@ -32,7 +32,14 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 		query   kpp.String
 		ip      kpp.String
 		cred    kpp.AuthenticatedCredential
+		body    kpp.RawBodyResult
+		rst     kpp.Int
+		rhdrs   structpb.Struct
+		rbody   kpp.RawBodyResult
 	)
+	if need&FactUpstreamResponse != 0 {
+		calls = append(calls, upstreamResponseCalls(&rst, &rhdrs, &rbody)...)
+	}
 	if need&FactHeaders != 0 {
 		calls = append(calls, pluginserver.Call{Method: "kong.request.get_headers", Args: &kpp.Int{V: maxHeaders}, Out: &headers})
 	}
@@ -48,6 +55,9 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 	if need&FactCredential != 0 {
 		calls = append(calls, pluginserver.Call{Method: "kong.client.get_credential", Out: &cred})
 	}
+	if need&FactRawBody != 0 {
+		calls = append(calls, pluginserver.Call{Method: "kong.request.get_raw_body", Out: &body})
+	}
 	if len(calls) == 0 {
 		return snap, nil
 	}
@@ -59,6 +69,12 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 		snap.Headers = bridge.UnwrapHeaders(&headers)
 	}
 	snap.Method, snap.RawQuery, snap.ClientIP, snap.Credential = method.V, query.V, ip.V, cred.Id
+	if need&FactRawBody != 0 {
+		snap.Body, snap.BodyErr = bodyOf(&body)
+	}
+	if need&FactUpstreamResponse != 0 {
+		snap.Response = &UpstreamResponse{Status: int(rst.V), Headers: bridge.UnwrapHeaders(&rhdrs), Body: rbody.GetContent()}
+	}
 	return snap, nil
 }
 
@@ -117,17 +133,22 @@ func (p pipelinedKong) ServiceResponse() (int, map[string][]string, []byte, erro
 		hdrs structpb.Struct
 		body kpp.RawBodyResult
 	)
-	err := p.c.Batch(
-		pluginserver.Call{Method: "kong.service.response.get_status", Out: &st},
-		// kong.response.get_headers, not kong.service.response.get_headers,
-		// which is empty with buffered proxying: see pdkKong.ServiceResponse.
-		pluginserver.Call{Method: "kong.response.get_headers", Args: &kpp.Int{V: maxHeaders}, Out: &hdrs},
-		pluginserver.Call{Method: "kong.service.response.get_raw_body", Out: &body},
-	)
+	err := p.c.Batch(upstreamResponseCalls(&st, &hdrs, &body)...)
 	if err != nil {
 		return 0, nil, nil, err
 	}
 	return int(st.V), bridge.UnwrapHeaders(&hdrs), body.GetContent(), nil
+}
+
+// upstreamResponseCalls read the upstream's answer in the response phase:
+// kong.response.get_headers, not kong.service.response.get_headers, which
+// is empty with buffered proxying (see pdkKong.ServiceResponse).
+func upstreamResponseCalls(st *kpp.Int, hdrs *structpb.Struct, body *kpp.RawBodyResult) []pluginserver.Call {
+	return []pluginserver.Call{
+		{Method: "kong.service.response.get_status", Out: st},
+		{Method: "kong.response.get_headers", Args: &kpp.Int{V: maxHeaders}, Out: hdrs},
+		{Method: "kong.service.response.get_raw_body", Out: body},
+	}
 }
 
 func (p pipelinedKong) SetResponseHeader(name, value string) error {
@@ -159,6 +180,9 @@ const (
 	FactRawQuery
 	FactClientIP
 	FactCredential
+	FactRawBody
+	// FactUpstreamResponse is the service's answer (response phase only).
+	FactUpstreamResponse
 )
 
 func (f Facts) String() string {
@@ -166,7 +190,7 @@ func (f Facts) String() string {
 	for _, x := range []struct {
 		f    Facts
 		name string
-	}{{FactHeaders, "headers"}, {FactMethod, "method"}, {FactRawQuery, "raw_query"}, {FactClientIP, "client_ip"}, {FactCredential, "credential"}} {
+	}{{FactHeaders, "headers"}, {FactMethod, "method"}, {FactRawQuery, "raw_query"}, {FactClientIP, "client_ip"}, {FactCredential, "credential"}, {FactRawBody, "raw_body"}, {FactUpstreamResponse, "upstream_response"}} {
 		if f&x.f != 0 {
 			parts = append(parts, x.name)
 		}
@@ -179,6 +203,18 @@ type Snapshot struct {
 	Have                                   Facts
 	Headers                                map[string][]string
 	Method, RawQuery, ClientIP, Credential string
+	// Body and BodyErr are RawBody's answer (bounded, spooled files read).
+	Body    []byte
+	BodyErr error
+	// Response is the upstream's answer (FactUpstreamResponse).
+	Response *UpstreamResponse
+}
+
+// UpstreamResponse is the service's answer as the response phase sees it.
+type UpstreamResponse struct {
+	Status  int
+	Headers map[string][]string
+	Body    []byte
 }
 
 // Fetcher is a Kong that reads several request facts in one round trip.

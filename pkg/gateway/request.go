@@ -13,6 +13,8 @@ type Request struct {
 	ip         *string
 	rawQuery   *string
 	credential *string
+	body       *bodyResult
+	response   *UpstreamResponse
 }
 
 // prefetch reads the facts in need in one round trip when Kong can batch
@@ -41,6 +43,12 @@ func (r *Request) prefetch(need Facts) {
 	}
 	if snap.Have&FactCredential != 0 {
 		r.credential = &snap.Credential
+	}
+	if snap.Have&FactRawBody != 0 {
+		r.body = &bodyResult{snap.Body, snap.BodyErr}
+	}
+	if snap.Response != nil {
+		r.response = snap.Response
 	}
 }
 
@@ -134,8 +142,20 @@ func (r *Request) Credential() string {
 	return *r.credential
 }
 
-// RawBody returns the request body.
-func (r *Request) RawBody() ([]byte, error) { return r.kong.RawBody() }
+// RawBody returns the request body (at most MaxRawBody bytes: see
+// pdkKong.RawBody).
+func (r *Request) RawBody() ([]byte, error) {
+	if r.body == nil {
+		b, err := r.kong.RawBody()
+		r.body = &bodyResult{b, err}
+	}
+	return r.body.b, r.body.err
+}
+
+type bodyResult struct {
+	b   []byte
+	err error
+}
 
 // Meta returns what Kong told the plugin about its own config.
 func (r *Request) Meta() *Meta { return r.meta }

@@ -86,6 +86,7 @@ func (comp *Compiled) Access(x *gateway.Exchange) {
 	if !comp.enforce {
 		return
 	}
+	x.Prefetch(gateway.FactHeaders | gateway.FactRawQuery | gateway.FactRawBody)
 	r, err := readRequest(x.Request())
 	if err != nil {
 		x.Refuse(errcode.Wrap(errcode.TokenRequestInvalid, err))
@@ -103,6 +104,8 @@ func (comp *Compiled) Access(x *gateway.Exchange) {
 // and the serialize value; with rewrite_invalid_responses, an answer that is
 // not OAuth at all is replaced by an RFC 6749 server_error.
 func (comp *Compiled) Response(x *gateway.Exchange) {
+	// The provider's answer and the client's request, in one round trip.
+	x.Prefetch(gateway.FactUpstreamResponse | gateway.FactHeaders | gateway.FactRawQuery | gateway.FactRawBody)
 	status, headers, body, err := x.UpstreamResponse()
 	if err != nil {
 		x.Annotate(errcode.Wrap(errcode.InternalError, err), CodeHeader)
@@ -117,13 +120,19 @@ func (comp *Compiled) Response(x *gateway.Exchange) {
 	if v.Err == nil && r != nil {
 		// The provider accepted it, but it broke the allow-lists
 		// (enforce off): say so.
-		v.Err = comp.allow.Check(r)
+		v.Err, v.Usable = comp.allow.Check(r), true
 	}
 	if v.Err == nil {
+		x.Accept()
 		return
 	}
 	if r != nil {
-		comp.annotateRequest(v.Err, r)
+		v.Err = comp.annotateRequest(v.Err, r)
+	}
+	if v.Usable {
+		// The client got what it asked for: a warning, not a refusal.
+		x.Warn(v.Err, CodeHeader)
+		return
 	}
 	if comp.rewrite && v.Unusable {
 		ent := v.Err.Code.Entry()
