@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
+	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
 // The shared tier (policy redis): answers go to Redis so that every
@@ -49,9 +50,7 @@ var localTier = LocalTier
 // sharedKey derives the per-config MAC key from the client secret.
 func sharedKey(o Options) []byte {
 	mac := hmac.New(sha256.New, []byte(o.ClientSecret))
-	for _, f := range []string{"authkit introspection cache v1", o.Endpoint, o.ClientID, o.AuthMethod, o.TokenTypeHint} {
-		writeLP(mac, f)
-	}
+	secret.WriteFields(mac, "authkit introspection cache v1", o.Endpoint, o.ClientID, o.AuthMethod, o.TokenTypeHint)
 	return mac.Sum(nil)
 }
 
@@ -71,9 +70,7 @@ type sharedValue struct {
 
 func (c *Client) valueMAC(h []byte, version string, body []byte) []byte {
 	mac := hmac.New(sha256.New, c.skey)
-	writeLP(mac, string(h))
-	writeLP(mac, version)
-	writeLP(mac, string(body))
+	secret.WriteFields(mac, string(h), version, string(body))
 	return mac.Sum(nil)
 }
 

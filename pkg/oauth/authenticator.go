@@ -247,7 +247,7 @@ func claimString(v any) (string, bool) {
 	return "", false
 }
 
-// Warnings are the compiled config's warnings (authkit check prints them).
-func (a *Authenticator) Warnings() []string { return a.policy.Warnings }
+// Policy is the gateway's side of the compiled config (gateway.Compiled).
+func (a *Authenticator) Policy() *gateway.Policy { return a.policy }
 
-var _ gateway.Authenticator = (*Authenticator)(nil)
+var _ gateway.Compiled = (*Authenticator)(nil)

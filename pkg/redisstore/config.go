@@ -43,34 +43,34 @@ const (
 // spells it. Exactly one of host, sentinel_master (with sentinel_nodes) and
 // cluster_nodes names the servers.
 type Config struct {
-	// Host is the address of a single Redis server (name or IP); set exactly one of host, sentinel_master with sentinel_nodes, and cluster_nodes. Default: "".
-	Host string `json:"host"`
-	// Port is the port of host. Default: 6379.
-	Port *int `json:"port"`
-	// Username is the Redis 6+ ACL user; empty authenticates as the default user. Default: "".
-	Username string `json:"username"`
-	// Password authenticates to Redis (and to the Sentinels); prefer password_env, which keeps it out of kong.yaml. Default: "".
-	Password string `json:"password"`
-	// PasswordEnv names an environment variable of the plugin process holding the password. Kong passes no environment to plugin processes: list the variable in KONG_NGINX_MAIN_ENV (see README, Running several gateway nodes). Default: "".
-	PasswordEnv string `json:"password_env"`
-	// Database is the Redis database number (single server and Sentinel only; a Cluster has only database 0). Default: 0.
-	Database *int `json:"database"`
-	// SSL connects with TLS. Default: false.
-	SSL bool `json:"ssl"`
-	// SSLVerify checks the server's certificate against the system's CAs (with ssl). Default: true.
-	SSLVerify *bool `json:"ssl_verify"`
-	// ServerName is the TLS server name (SNI and certificate check); empty uses the host. Default: "".
-	ServerName string `json:"server_name"`
-	// TimeoutMS bounds each Redis operation (connect, command, answer); a request never waits longer for Redis. Default: 200.
-	TimeoutMS *int `json:"timeout_ms"`
-	// SentinelMaster is the master name the Sentinels monitor; set with sentinel_nodes. Default: "".
-	SentinelMaster string `json:"sentinel_master"`
-	// SentinelNodes are the Sentinels, as host:port. Default: [].
-	SentinelNodes []string `json:"sentinel_nodes"`
-	// ClusterNodes are seed nodes of a Redis Cluster, as host:port. Default: [].
-	ClusterNodes []string `json:"cluster_nodes"`
-	// KeyPrefix starts every key authkit writes, so an ACL can confine the gateway to it (~authkit:*). Default: "authkit:".
-	KeyPrefix *string `json:"key_prefix"`
+	// Host is the address of a single Redis server (name or IP); set exactly one of host, sentinel_master with sentinel_nodes, and cluster_nodes.
+	Host string `json:"host" default:""`
+	// Port is the port of host.
+	Port *int `json:"port" default:"6379"`
+	// Username is the Redis 6+ ACL user; empty authenticates as the default user.
+	Username string `json:"username" default:""`
+	// Password authenticates to Redis (and to the Sentinels); prefer password_env, which keeps it out of kong.yaml.
+	Password string `json:"password" default:""`
+	// PasswordEnv names an environment variable of the plugin process holding the password. Kong passes no environment to plugin processes: list the variable in KONG_NGINX_MAIN_ENV (see README, Running several gateway nodes).
+	PasswordEnv string `json:"password_env" default:""`
+	// Database is the Redis database number (single server and Sentinel only; a Cluster has only database 0).
+	Database *int `json:"database" default:"0"`
+	// SSL connects with TLS.
+	SSL bool `json:"ssl" default:"false"`
+	// SSLVerify checks the server's certificate against the system's CAs (with ssl).
+	SSLVerify *bool `json:"ssl_verify" default:"true"`
+	// ServerName is the TLS server name (SNI and certificate check); empty uses the host.
+	ServerName string `json:"server_name" default:""`
+	// TimeoutMS bounds each Redis operation (connect, command, answer); a request never waits longer for Redis.
+	TimeoutMS *int `json:"timeout_ms" default:"200"`
+	// SentinelMaster is the master name the Sentinels monitor; set with sentinel_nodes.
+	SentinelMaster string `json:"sentinel_master" default:""`
+	// SentinelNodes are the Sentinels, as host:port.
+	SentinelNodes []string `json:"sentinel_nodes" default:""`
+	// ClusterNodes are seed nodes of a Redis Cluster, as host:port.
+	ClusterNodes []string `json:"cluster_nodes" default:""`
+	// KeyPrefix starts every key authkit writes, so an ACL can confine the gateway to it (~authkit:*).
+	KeyPrefix *string `json:"key_prefix" default:"authkit:"`
 }
 
 // Settings is a validated policy: Redis nil means policy local.

@@ -7,12 +7,16 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 )
 
-// Access authenticates the request (Kong's access phase).
-func (c *Config) Access(k *pdk.PDK) {
-	bc := (*basicauth.Config)(c)
-	gateway.Serve(gateway.PDK(k), basicauth.PluginName, bc.Meta(), bc.Prepare)
-}
+// Handler is one plugin instance as Kong drives it: the Config Kong sends
+// in StartInstance, compiled once per process, and the access
+// phase (gateway.Plugin).
+type Handler = gateway.Plugin[Config, *basicauth.Authenticator]
 
-// A wrong Access signature would compile and never run; this guard fails
-// the build instead.
-var _ interface{ Access(*pdk.PDK) } = (*Config)(nil)
+// New is the plugin server's constructor: one Handler per instance.
+var New = gateway.NewPlugin(basicauth.PluginName, (*Config).Compile)
+
+// A phase method with the wrong signature would compile and never run;
+// these guards fail the build instead.
+var (
+	_ interface{ Access(*pdk.PDK) } = (*Handler)(nil)
+)

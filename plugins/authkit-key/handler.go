@@ -7,10 +7,16 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 )
 
-// Access authenticates the request (Kong's access phase).
-func (c *Config) Access(k *pdk.PDK) {
-	kc := (*apikey.Config)(c)
-	gateway.Serve(gateway.PDK(k), apikey.PluginName, kc.Meta(), kc.Prepare)
-}
+// Handler is one plugin instance as Kong drives it: the Config Kong sends
+// in StartInstance, compiled once per process, and the access
+// phase (gateway.Plugin).
+type Handler = gateway.Plugin[Config, *apikey.Authenticator]
 
-var _ interface{ Access(*pdk.PDK) } = (*Config)(nil)
+// New is the plugin server's constructor: one Handler per instance.
+var New = gateway.NewPlugin(apikey.PluginName, (*Config).Compile)
+
+// A phase method with the wrong signature would compile and never run;
+// these guards fail the build instead.
+var (
+	_ interface{ Access(*pdk.PDK) } = (*Handler)(nil)
+)

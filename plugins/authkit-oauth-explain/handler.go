@@ -7,13 +7,17 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/tokenexplain"
 )
 
-// Access refuses requests that break the allow-lists (with enforce).
-func (c *Config) Access(k *pdk.PDK) { (*tokenexplain.Config)(c).Access(gateway.PDK(k)) }
+// Handler is one plugin instance as Kong drives it: the Config Kong sends
+// in StartInstance, compiled once per process, and the access and response
+// phases (gateway.Inspector).
+type Handler = gateway.Inspector[Config, *tokenexplain.Compiled]
 
-// Response explains the provider's answer.
-func (c *Config) Response(k *pdk.PDK) { (*tokenexplain.Config)(c).Response(gateway.PDK(k)) }
+// New is the plugin server's constructor: one Handler per instance.
+var New = gateway.NewInspector(tokenexplain.PluginName, (*Config).Compile)
 
+// A phase method with the wrong signature would compile and never run;
+// these guards fail the build instead.
 var (
-	_ interface{ Access(*pdk.PDK) }   = (*Config)(nil)
-	_ interface{ Response(*pdk.PDK) } = (*Config)(nil)
+	_ interface{ Access(*pdk.PDK) }   = (*Handler)(nil)
+	_ interface{ Response(*pdk.PDK) } = (*Handler)(nil)
 )

@@ -1,8 +1,9 @@
-// Command authkit-oauth-explain is a Kong plugin (served by the project's
-// plugin server, pkg/pluginserver) for the route in front of an OAuth provider's token and authorization
-// endpoints: it names what went wrong in the provider's answer. It is its
-// own binary because its Response handler makes Kong buffer every response
-// of the routes it is on — the token-validation plugins must never pay that.
+// Command authkit-oauth-explain is a Kong plugin for the route in front of
+// an OAuth provider's token and authorization endpoints, served by the
+// project's plugin server (pkg/pluginserver): it names what went wrong in
+// the provider's answer. It is its own binary because its Response handler
+// makes Kong buffer every response of the routes it is on — the
+// token-validation plugins must never pay that.
 package main
 
 import (
