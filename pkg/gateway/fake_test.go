@@ -42,10 +42,14 @@ func (f *fakeKong) Headers() (map[string][]string, error) {
 	}
 	return f.headers, nil
 }
-func (f *fakeKong) Method() (string, error)     { f.call("get_method"); return f.method, nil }
-func (f *fakeKong) RawQuery() (string, error)   { f.call("get_raw_query"); return "", nil }
-func (f *fakeKong) RawBody() ([]byte, error)    { f.call("get_raw_body"); return nil, nil }
-func (f *fakeKong) ClientIP() (string, error)   { f.call("get_forwarded_ip"); return "192.0.2.1", nil }
+func (f *fakeKong) Method() (string, error)   { f.call("get_method"); return f.method, nil }
+func (f *fakeKong) RawQuery() (string, error) { f.call("get_raw_query"); return "", nil }
+func (f *fakeKong) RawBody() ([]byte, error)  { f.call("get_raw_body"); return nil, nil }
+func (f *fakeKong) ClientIP() (string, error) { f.call("get_forwarded_ip"); return "192.0.2.1", nil }
+func (f *fakeKong) RequestURL() (RequestURL, error) {
+	f.call("request_url")
+	return RequestURL{Scheme: "http", ForwardedScheme: "http", ForwardedHost: "kong.test", ForwardedPort: 8000, PathWithQuery: "/"}, nil
+}
 func (f *fakeKong) Credential() (string, error) { f.call("get_credential"); return f.credential, nil }
 func (f *fakeKong) LoadConsumer(ref string) (Consumer, error) {
 	f.call("load_consumer")

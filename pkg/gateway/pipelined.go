@@ -32,6 +32,8 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 		query   kpp.String
 		ip      kpp.String
 		cred    kpp.AuthenticatedCredential
+		url     [4]kpp.String
+		fport   kpp.Int
 	)
 	if need&FactHeaders != 0 {
 		calls = append(calls, pluginserver.Call{Method: "kong.request.get_headers", Args: &kpp.Int{V: maxHeaders}, Out: &headers})
@@ -48,6 +50,14 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 	if need&FactCredential != 0 {
 		calls = append(calls, pluginserver.Call{Method: "kong.client.get_credential", Out: &cred})
 	}
+	if need&FactURL != 0 {
+		calls = append(calls,
+			pluginserver.Call{Method: "kong.request.get_scheme", Out: &url[0]},
+			pluginserver.Call{Method: "kong.request.get_forwarded_scheme", Out: &url[1]},
+			pluginserver.Call{Method: "kong.request.get_forwarded_host", Out: &url[2]},
+			pluginserver.Call{Method: "kong.request.get_forwarded_port", Out: &fport},
+			pluginserver.Call{Method: "kong.request.get_path_with_query", Out: &url[3]})
+	}
 	if len(calls) == 0 {
 		return snap, nil
 	}
@@ -59,6 +69,8 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 		snap.Headers = bridge.UnwrapHeaders(&headers)
 	}
 	snap.Method, snap.RawQuery, snap.ClientIP, snap.Credential = method.V, query.V, ip.V, cred.Id
+	snap.URL = RequestURL{Scheme: url[0].V, ForwardedScheme: url[1].V, ForwardedHost: url[2].V,
+		ForwardedPort: int(fport.V), PathWithQuery: url[3].V}
 	return snap, nil
 }
 
@@ -159,6 +171,10 @@ const (
 	FactRawQuery
 	FactClientIP
 	FactCredential
+	// FactURL is the request URI as the client addressed it (RequestURL):
+	// DPoP's htu check (RFC 9449 §4.3 (9)) and the TLS check of
+	// certificate-bound tokens.
+	FactURL
 )
 
 func (f Facts) String() string {
@@ -166,7 +182,7 @@ func (f Facts) String() string {
 	for _, x := range []struct {
 		f    Facts
 		name string
-	}{{FactHeaders, "headers"}, {FactMethod, "method"}, {FactRawQuery, "raw_query"}, {FactClientIP, "client_ip"}, {FactCredential, "credential"}} {
+	}{{FactHeaders, "headers"}, {FactMethod, "method"}, {FactRawQuery, "raw_query"}, {FactClientIP, "client_ip"}, {FactCredential, "credential"}, {FactURL, "url"}} {
 		if f&x.f != 0 {
 			parts = append(parts, x.name)
 		}
@@ -179,6 +195,7 @@ type Snapshot struct {
 	Have                                   Facts
 	Headers                                map[string][]string
 	Method, RawQuery, ClientIP, Credential string
+	URL                                    RequestURL
 }
 
 // Fetcher is a Kong that reads several request facts in one round trip.

@@ -32,6 +32,9 @@ type Policy struct {
 	LogLevel string
 	// Challenge builds WWW-Authenticate.
 	Challenge Challenge
+	// Challenges, when set, builds every WWW-Authenticate line instead of
+	// Challenge (RFC 9449 §7.1: Bearer and DPoP challenges side by side).
+	Challenges Challenges
 	// Body builds the refusal body; nil means {"message":…,"code":…}.
 	Body func(ent errcode.Entry, e *errcode.Error) []byte
 	// OwnedHeaders are the upstream headers the plugin sets on success
@@ -86,6 +89,9 @@ type Identity struct {
 	// (hide_credentials for keys found there).
 	RawQuery *string
 	Body     []byte
+	// ResponseHeaders are set on the response to the client (e.g. a new
+	// DPoP-Nonce, RFC 9449 §8.2); "" values are skipped.
+	ResponseHeaders map[string]string
 	// Warning, when set, is logged once at warn with outcome "accepted":
 	// the request was let through but the operator should know (stale keys
 	// served because the provider failed).
@@ -303,6 +309,11 @@ func (s *session) accept(ident *Identity, anonymous bool) {
 			return
 		}
 	}
+	for name, v := range ident.ResponseHeaders {
+		if v = HeaderValue(v); v != "" {
+			_ = s.kong.SetResponseHeader(name, v)
+		}
+	}
 	if ident.Warning != nil {
 		rec := s.record(ident.Warning)
 		rec.Outcome = "accepted"
@@ -331,7 +342,12 @@ func (s *session) refuse(e *errcode.Error) {
 		body = s.policy.Body(ent, e)
 	}
 	headers := map[string][]string{"Content-Type": {"application/json; charset=utf-8"}}
-	if s.policy.Challenge != nil {
+	switch {
+	case s.policy.Challenges != nil:
+		if c := s.policy.Challenges(e); len(c) > 0 {
+			headers["WWW-Authenticate"] = c
+		}
+	case s.policy.Challenge != nil:
 		if c := s.policy.Challenge(e); c != "" {
 			headers["WWW-Authenticate"] = []string{c}
 		}
