@@ -41,6 +41,12 @@ var (
 // wrong JSON type is refused too: it cannot be shown to name an access
 // token.
 func CheckTokenUse(raw map[string]any, introspected bool) error {
+	return CheckTokenUseAlso(raw, introspected)
+}
+
+// CheckTokenUseAlso is CheckTokenUse accepting more token_type values as
+// well: "DPoP" (RFC 9449 §6.2) when the caller checks DPoP proofs.
+func CheckTokenUseAlso(raw map[string]any, introspected bool, moreTypes ...string) error {
 	if v, ok := raw["token_use"]; ok {
 		if s, _ := v.(string); !oneOf(s, AccessTokenUses, false) {
 			return notAccess("token_use", v, AccessTokenUses)
@@ -52,8 +58,8 @@ func CheckTokenUse(raw map[string]any, introspected bool) error {
 		}
 	}
 	if v, ok := raw["token_type"]; ok && introspected {
-		if s, _ := v.(string); !oneOf(s, AccessTokenTypes, true) {
-			return notAccess("token_type", v, AccessTokenTypes)
+		if s, _ := v.(string); !oneOf(s, AccessTokenTypes, true) && !oneOf(s, moreTypes, true) {
+			return notAccess("token_type", v, append(AccessTokenTypes[:len(AccessTokenTypes):len(AccessTokenTypes)], moreTypes...))
 		}
 	}
 	return nil

@@ -148,6 +148,9 @@ func (c *Config) Compile() (*Authenticator, error) {
 	policyOpts.RequireExp = false
 	introPolicy, _ := accesstoken.NewPolicy(policyOpts)
 
+	pop, popErrs := c.compilePossession(time.Duration(leeway) * time.Second)
+	errs = append(errs, popErrs...)
+
 	var static *jwks.Set
 	if c.StaticJWKS != "" {
 		if static, err = jwks.Parse([]byte(c.StaticJWKS), true); err != nil {
@@ -170,13 +173,16 @@ func (c *Config) Compile() (*Authenticator, error) {
 		optional:    c.ConsumerOptional,
 		timeout:     time.Duration(timeoutMS) * time.Millisecond,
 		introPolicy: introPolicy,
+		pop:         pop,
 		policy: &gateway.Policy{
 			Plugin:         PluginName,
 			Anonymous:      c.Anonymous,
 			RunOnPreflight: c.RunOnPreflight == nil || *c.RunOnPreflight,
 			LogLevel:       c.LogLevel,
 			Challenge:      gateway.BearerChallenge(c.Realm),
-			OwnedHeaders:   ownedHeaders(c.ClaimsToHeaders),
+			OwnedHeaders:   append(ownedHeaders(c.ClaimsToHeaders), pop.ownedHeaders()...),
+			Challenges:     pop.challenges(c.Realm),
+			Prefetch:       pop.facts(),
 		},
 	}
 	if c.TokenQueryParam != "" {
