@@ -100,6 +100,9 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	}
 
 	id := &gateway.Identity{Headers: a.upstreamHeaders(claims), ResponseHeaders: respHeaders}
+	for _, h := range a.pop.ownedHeaders() {
+		id.Headers[h] = "" // the certificate header is nginx's message to this plugin
+	}
 	if how == "jwt" {
 		id.Warning = a.staleWarning()
 	}
