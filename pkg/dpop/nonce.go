@@ -14,9 +14,10 @@ import (
 // those 8 bytes) cut to 16 bytes), 32 characters. The issue time is the
 // start of the current rotation period, so every client gets the same
 // nonce within a period and a new one after it (§8.2 "Providing a New
-// Nonce Value"). A nonce is accepted while it is at most two periods old:
-// a client that fetched one just before a rotation keeps one period of
-// use. The secret is per process (ProcessNonceSecret): nonces survive
+// Nonce Value"). A nonce is accepted for two periods from its issue time:
+// through the whole of the next period, during which successful answers
+// carry its successor, so a client that keeps sending requests never sees
+// use_dpop_nonce. The secret is per process (ProcessNonceSecret): nonces survive
 // config changes but not a plugin restart, and another gateway node does
 // not accept them (a client then gets one use_dpop_nonce answer with that
 // node's nonce).
@@ -68,7 +69,7 @@ func (n *Nonces) Valid(nonce string) (valid, current bool) {
 	}
 	now := n.now().Unix()
 	p := int64(n.period / time.Second)
-	if issued > now || issued < now/p*p-p {
+	if issued > now || now-issued >= 2*p {
 		return false, false
 	}
 	return true, issued == now/p*p

@@ -6,9 +6,9 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 )
 
-// Challenges builds every WWW-Authenticate value of a refusal, one header
-// line each; nil for none. A Policy with Challenges set uses it instead of
-// Challenge.
+// Challenges builds every challenge of a refusal; nil for none. A Policy
+// with Challenges set uses it instead of Challenge and sends them in one
+// WWW-Authenticate value, comma-separated.
 type Challenges func(e *errcode.Error) []string
 
 // FieldAuthScheme is the log field (and challenge hint) that says a token

@@ -32,8 +32,9 @@ type Policy struct {
 	LogLevel string
 	// Challenge builds WWW-Authenticate.
 	Challenge Challenge
-	// Challenges, when set, builds every WWW-Authenticate line instead of
-	// Challenge (RFC 9449 §7.1: Bearer and DPoP challenges side by side).
+	// Challenges, when set, builds every challenge instead of Challenge
+	// (RFC 9449 §7.1: Bearer and DPoP challenges side by side); they are
+	// sent comma-separated in one WWW-Authenticate value.
 	Challenges Challenges
 	// Body builds the refusal body; nil means {"message":…,"code":…}.
 	Body func(ent errcode.Entry, e *errcode.Error) []byte
@@ -345,7 +346,11 @@ func (s *session) refuse(e *errcode.Error) {
 	switch {
 	case s.policy.Challenges != nil:
 		if c := s.policy.Challenges(e); len(c) > 0 {
-			headers["WWW-Authenticate"] = c
+			// One value with the challenges comma-separated (RFC 9110
+			// §11.6.1: WWW-Authenticate = #challenge): Kong 3.9.3 passes
+			// only the last of several WWW-Authenticate lines given to
+			// kong.response.exit (docs/kong-behaviour.md).
+			headers["WWW-Authenticate"] = []string{strings.Join(c, ", ")}
 		}
 	case s.policy.Challenge != nil:
 		if c := s.policy.Challenge(e); c != "" {

@@ -255,7 +255,7 @@ func TestDPoPRefusals(t *testing.T) {
 		res := inst.Access(t, bearerReq(""))
 		kongwire.CheckRefusal(t, res, "authkit-oauth", 401, "OAUTH_TOKEN_MISSING")
 		ch := res.Headers.Values("WWW-Authenticate")
-		if len(ch) != 2 || ch[0] != `Bearer realm="api"` || ch[1] != `DPoP realm="api", algs="ES256 RS256 EdDSA"` {
+		if len(ch) != 1 || ch[0] != `Bearer realm="api", DPoP realm="api", algs="ES256 RS256 EdDSA"` {
 			t.Fatalf("challenges %q", ch)
 		}
 	})
