@@ -73,7 +73,9 @@ func newCert(t testing.TB, cn string, ca *testCert, ips ...net.IP) *testCert {
 	return c
 }
 
-func (c *testCert) pem() []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.der}) }
+func (c *testCert) pem() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.der})
+}
 
 func (c *testCert) keyPEM(t testing.TB) []byte {
 	b, err := x509.MarshalECPrivateKey(c.key)
@@ -175,7 +177,9 @@ func TestSenderConstrained(t *testing.T) {
 		boundSelf := as.mint(t, claims(prov.issuer(), "cnf", obj{"x5t#S256": selfSigned.x5t}))
 		unbound := as.mint(t, claims(prov.issuer()))
 		withA, withB, without := popClient(ca, certA, ""), popClient(ca, certB, ""), popClient(ca, nil, "")
-		authz := func(tok string, kv ...string) http.Header { return hdr(append([]string{"Authorization", "Bearer " + tok}, kv...)...) }
+		authz := func(tok string, kv ...string) http.Header {
+			return hdr(append([]string{"Authorization", "Bearer " + tok}, kv...)...)
+		}
 		spoof := url.PathEscape(string(certA.pem()))
 
 		r := do(t, withA, "GET", g.ProxyTLSURL+"/mtls", authz(bound))

@@ -53,7 +53,7 @@ type Gateway struct {
 	ProxyURL, AdminURL string
 	// ProxyTLSURL is https://127.0.0.1:<port> with Options.TLS, else "".
 	ProxyTLSURL string
-	Plugins            []string
+	Plugins     []string
 
 	t       testing.TB
 	env     []string

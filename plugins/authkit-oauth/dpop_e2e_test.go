@@ -66,7 +66,12 @@ var proofCounter struct {
 	n int
 }
 
-func proofSeq() int { proofCounter.Lock(); defer proofCounter.Unlock(); proofCounter.n++; return proofCounter.n }
+func proofSeq() int {
+	proofCounter.Lock()
+	defer proofCounter.Unlock()
+	proofCounter.n++
+	return proofCounter.n
+}
 
 // dpopRefused checks the refusal and its DPoP challenge (RFC 9449 §7.1):
 // error value, algs and the catalog code.
