@@ -1,11 +1,13 @@
 package dpop
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -63,9 +65,9 @@ const shards = 64
 // alive at once, and ReplayKey is a hash, so a client cannot aim one at
 // another's proof) to expiry times, and a FIFO of insertions. Every call
 // first drops the expired entries at the FIFO's head (amortised O(1):
-// each entry is queued and dropped once). When a shard is full of
-// unexpired entries, FirstSeen fails with ErrStoreFull instead of evicting
-// one: an evicted jti could be replayed.
+// each entry is queued and dropped once; see sweep for mixed lifetimes).
+// When a shard is full of unexpired entries, FirstSeen fails with
+// ErrStoreFull instead of evicting one: an evicted jti could be replayed.
 type MemoryStore struct {
 	shard    [shards]storeShard
 	perShard int
@@ -73,10 +75,11 @@ type MemoryStore struct {
 }
 
 type storeShard struct {
-	mu   sync.Mutex
-	m    map[uint64]int64 // key → expiry, unix ns
-	q    []queued
-	head int
+	mu    sync.Mutex
+	m     map[uint64]int64 // key → expiry, unix ns
+	q     []queued
+	head  int
+	swept int64 // last sweep, unix ns
 }
 
 type queued struct {
@@ -107,6 +110,9 @@ func (s *MemoryStore) FirstSeen(_ context.Context, key string, ttl time.Duration
 	sh.expire(now)
 	if exp, ok := sh.m[k]; ok && exp > now {
 		return false, nil
+	}
+	if len(sh.q)-sh.head > 2*s.perShard || len(sh.m) >= s.perShard && now-sh.swept > int64(time.Second) {
+		sh.sweep(now)
 	}
 	if len(sh.m) >= s.perShard {
 		return false, ErrStoreFull
@@ -146,11 +152,31 @@ func (sh *storeShard) expire(now int64) {
 		n := copy(sh.q, sh.q[sh.head:])
 		clear(sh.q[n:])
 		sh.q = sh.q[:n]
-		if cap(sh.q) > 64 && n < cap(sh.q)/4 {
+		if cap(sh.q) > 4096 && n < cap(sh.q)/4 {
 			sh.q = append([]queued(nil), sh.q...)
 		}
 		sh.head = 0
 	}
+}
+
+// sweep drops every expired entry and rebuilds the FIFO in expiry order.
+// Entries of different lifetimes (configs may differ) leave the FIFO out of
+// order, so expired entries can wait behind a longer-lived head; a sweep
+// runs when the FIFO holds twice the shard's capacity (so it stays
+// bounded, and costs amortised O(log n) per call) and, at most once a
+// second, before refusing a full shard.
+func (sh *storeShard) sweep(now int64) {
+	sh.swept = now
+	q := make([]queued, 0, len(sh.m))
+	for k, exp := range sh.m {
+		if exp <= now {
+			delete(sh.m, k)
+			continue
+		}
+		q = append(q, queued{k, exp})
+	}
+	slices.SortFunc(q, func(a, b queued) int { return cmp.Compare(a.exp, b.exp) })
+	sh.q, sh.head = q, 0
 }
 
 // hash64 takes 64 bits of a ReplayKey ("dpop:" + 32 hex digits); any other
