@@ -25,8 +25,9 @@ var (
 	// this plugin reads (RFC 6750), and the RFC 8693 §3 access token
 	// identifier some providers put there. Refused, among others:
 	// "refresh_token" and "Refresh" (ForgeRock, Curity, WSO2), "N_A", and
-	// "DPoP": a sender-constrained token presented as a bearer token is
-	// refused, since this plugin checks no proof of possession (RFC 9449 §7.1).
+	// "DPoP", unless the caller checks DPoP proofs (CheckTokenUseAlso): a
+	// sender-constrained token is refused where no proof is checked (RFC
+	// 9449 §7.1).
 	AccessTokenTypes = []string{"bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token"}
 	// notAccessTyp are the values of Keycloak's "typ" claim (in its JWTs
 	// and introspection answers) that name another kind of token. "typ" is

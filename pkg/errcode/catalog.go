@@ -108,7 +108,7 @@ func init() {
 		"Check that the token comes from the configured issuer. After a key rotation the new key must be published in the JWKS before tokens use it.",
 		ClassClient, "RFC 7517 §4.5"})
 	add(Entry{TokenTypeInvalid, 401, "invalid_token", "The token is not an access token.",
-		"The token is of another kind: a refresh, ID or logout token. The introspection answer's `token_type` is not `Bearer` (e.g. `refresh_token`, or `DPoP` for a sender-constrained token, whose proof this gateway does not check), its `token_use` (Ory Hydra/fosite) is not `access_token` (Hydra answers `active: true` for refresh tokens), a `token_use` or Keycloak `typ` claim names another token, or the JWT `typ` is not `at+jwt` while `require_typ_at_jwt` is on.",
+		"The token is of another kind: a refresh, ID or logout token. The introspection answer's `token_type` is not `Bearer` (e.g. `refresh_token`, or `DPoP` for a sender-constrained token while `proof_of_possession_dpop` is off), its `token_use` (Ory Hydra/fosite) is not `access_token` (Hydra answers `active: true` for refresh tokens), a `token_use` or Keycloak `typ` claim names another token, or the JWT `typ` is not `at+jwt` while `require_typ_at_jwt` is on.",
 		"Send the access token, not the refresh or ID token; the log names the member and its value. Turn `require_typ_at_jwt` off only if the provider does not type its JWTs.",
 		ClassClient, "RFC 7662 §2.2; RFC 6749 §1.5, §7.1; RFC 9068 §2.1, §4; RFC 8725 §3.11"})
 	add(Entry{IssuerMismatch, 401, "invalid_token", "The access token was issued by an untrusted issuer.",
