@@ -95,6 +95,15 @@ COPY kong.yaml /kong/kong.yaml
 # plugin; Kong turns `-` into `_` in the per-server keys.
 # Plugins read no environment variables: nginx clears the workers'
 # environment, so a variable would need KONG_NGINX_MAIN_ENV to reach them.
+#
+# Prometheus metrics are off. To turn them on for a plugin, add
+# `-metrics-listen ADDR` to its START_CMD, one port per plugin, e.g.
+#   KONG_PLUGINSERVER_AUTHKIT_BASIC_START_CMD="/usr/local/bin/authkit-basic -metrics-listen 127.0.0.1:9542"
+# (an address without a host, ":9542", binds 127.0.0.1; the path is
+# /metrics). deploy/compose.yaml does this for every plugin. The variable
+# AUTHKIT_METRICS_LISTEN works too, but reaches the plugin processes only
+# with KONG_NGINX_MAIN_ENV=AUTHKIT_METRICS_LISTEN, and then gives every
+# plugin the same address: prefer the flag.
 ENV KONG_PLUGINS=bundled,authkit-basic,authkit-key,authkit-oauth,authkit-oauth-explain \
     KONG_PLUGINSERVER_NAMES=authkit-basic,authkit-key,authkit-oauth,authkit-oauth-explain \
     KONG_PLUGINSERVER_AUTHKIT_BASIC_START_CMD=/usr/local/bin/authkit-basic \

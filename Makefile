@@ -6,7 +6,7 @@ FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 COUNT     ?= 3
 
-.PHONY: all build test test-kong test-kong-docker lint hydra bench fuzz docs clean
+.PHONY: all build test test-kong test-kong-docker lint hydra bench bench-kong fuzz docs clean
 
 all: build
 
@@ -61,6 +61,14 @@ hydra:
 ## bench: every benchmark, several runs, with allocations
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(COUNT) ./...
+
+## bench-kong: added latency, throughput and plugin syscalls in a real Kong
+## (AUTHKIT_KONG), next to the Go floor and Kong's Lua plugins, written to
+## docs/performance.md. Needs wrk and strace (Debian packages). Run it on a
+## quiet machine; AUTHKIT_BENCH_ROUNDS / AUTHKIT_BENCH_SECONDS size it.
+bench-kong:
+	@if [ -z "$$AUTHKIT_KONG" ]; then echo "bench-kong: set AUTHKIT_KONG to a Kong 3.7+ kong executable" >&2; exit 2; fi
+	AUTHKIT_BENCH_KONG=$(CURDIR)/docs/performance.md $(GO) test -count=1 -timeout 60m -run '^TestKongPerformance$$' -v ./e2e/
 
 ## fuzz: run every Fuzz target for FUZZTIME each
 fuzz:

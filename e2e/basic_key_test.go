@@ -155,6 +155,20 @@ func testKey(t *testing.T, f *fixture) {
 			f.authenticated(t, r, aliceID)
 		}
 	})
+	// The plugin server defers every call that answers nothing
+	// (docs/plugin-server.md): on success, kong.client.authenticate and the
+	// one set_headers go out with the end of the event; on a refusal, the
+	// log line and the serialize value go out in the same write as
+	// kong.response.exit. Kong must still have run each of them before it
+	// moved on: the upstream request carries the headers, Kong's own log
+	// serializer knows the consumer, error.log has the line and file-log
+	// the authkit object.
+	t.Run("deferred calls land before the event ends", func(t *testing.T) {
+		r := get(t, f.kong, "/t/key-hide", "apikey", aliceKey, "X-Consumer-ID", "spoofed", "X-Anonymous-Consumer", "true")
+		identity(t, r.echo(t), map[string]string{"X-Consumer-ID": aliceID, "X-Credential-Identifier": "alice-key", "apikey": "", "X-Anonymous-Consumer": ""})
+		f.authenticated(t, r, aliceID)
+		f.refused(t, get(t, f.kong, "/t/key-hide", "apikey", "ak_nope"), plugin, 401, "APIKEY_INVALID", challenge(gateway.KeyChallenge(""), "APIKEY_INVALID"))
+	})
 	t.Run("hide_credentials everywhere", func(t *testing.T) {
 		e := get(t, f.kong, "/t/key-hide", "apikey", aliceKey).echo(t)
 		identity(t, e, map[string]string{"apikey": "", "X-Consumer-Username": "alice"})

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kong-authkit/kong-authkit/pkg/authlog"
+	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 )
 
 // followFile tails path until ctx ends, printing each matching event, then
@@ -100,9 +101,12 @@ func followFile(ctx context.Context, cmd *cobra.Command, o *logsOptions, agg *au
 
 // eventJSON is one event as --follow --json prints it.
 type eventJSON struct {
-	Time      *time.Time      `json:"time,omitempty"`
-	Level     string          `json:"level,omitempty"`
-	Record    *authlog.Record `json:"record"`
+	Time   *time.Time      `json:"time,omitempty"`
+	Level  string          `json:"level,omitempty"`
+	Record *authlog.Record `json:"record"`
+	// Outcome is the record's outcome in the catalog's vocabulary (the
+	// metrics' outcome label): accepted, refused or anonymous.
+	Outcome   errcode.Outcome `json:"outcome"`
 	Client    string          `json:"client,omitempty"`
 	Route     string          `json:"route,omitempty"`
 	RouteName string          `json:"route_name,omitempty"`
@@ -116,7 +120,7 @@ type eventJSON struct {
 // event prints one event as it arrives.
 func (r *reporter) event(w io.Writer, ev authlog.Event) {
 	if r.json {
-		j := eventJSON{Level: ev.Level, Record: &ev.Record, Client: ev.Client, Route: ev.Route, RouteName: ev.RouteName,
+		j := eventJSON{Level: ev.Level, Record: &ev.Record, Outcome: ev.Record.Decision(), Client: ev.Client, Route: ev.Route, RouteName: ev.RouteName,
 			Consumer: ev.Consumer, Method: ev.Method, Path: ev.Path, Host: ev.Host, RequestID: ev.RequestID}
 		if !ev.Time.IsZero() {
 			j.Time = &ev.Time

@@ -76,6 +76,10 @@ func TestLogsCounts(t *testing.T) {
 	if key.Anonymous != 1 || key.Routes.Top[0] != (authlog.KeyCount{Key: "r-orders", Name: "orders", Count: 2}) {
 		t.Errorf("APIKEY_INVALID: %+v", key)
 	}
+	// The outcomes use the catalog's vocabulary, the metrics' outcome label.
+	if key.Outcomes[errcode.OutcomeAnonymous] != 1 || key.Outcomes[errcode.OutcomeRefused] != key.Count-1 || len(key.Outcomes) != len(errcode.Outcomes()) {
+		t.Errorf("APIKEY_INVALID outcomes: %v (count %d)", key.Outcomes, key.Count)
+	}
 	if key.Consumers.Top[0].Key != "" || key.Consumers.Top[1].Key != "anonymous" {
 		t.Errorf("consumers: %+v", key.Consumers)
 	}
@@ -263,6 +267,10 @@ func TestLogsFollow(t *testing.T) {
 	s := out.String()
 	if strings.Contains(s, "BASIC_OLD") || strings.Count(s, `"code":"BASIC_D"`) != 1 {
 		t.Errorf("output:\n%s", s)
+	}
+	// Each event names its outcome in the catalog's vocabulary.
+	if n := strings.Count(s, `"outcome":"refused"`); n != 5 {
+		t.Errorf("%d events with outcome refused, want 5:\n%s", n, s)
 	}
 	// The summary follows the event lines.
 	var doc logsJSON

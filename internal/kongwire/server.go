@@ -98,6 +98,14 @@ type Server struct {
 // killed in t.Cleanup; its output is logged there if the test failed.
 func Start(t testing.TB, bin string, env ...string) *Server {
 	t.Helper()
+	return StartArgs(t, bin, nil, env...)
+}
+
+// StartArgs is Start with extra command-line arguments after
+// `-kong-prefix <tmpdir>`, as a START_CMD would carry them (e.g.
+// `-metrics-listen 127.0.0.1:0`).
+func StartArgs(t testing.TB, bin string, args []string, env ...string) *Server {
+	t.Helper()
 	info, err := cachedDump(bin)
 	if err != nil {
 		t.Fatalf("kongwire: %v", err)
@@ -127,7 +135,7 @@ func Start(t testing.TB, bin string, env ...string) *Server {
 	if err != nil {
 		t.Fatalf("kongwire: %v", err)
 	}
-	s.cmd = exec.Command(bin, "-kong-prefix", prefix)
+	s.cmd = exec.Command(bin, append([]string{"-kong-prefix", prefix}, args...)...)
 	s.cmd.Env = append([]string{}, env...)
 	s.cmd.Stdout = pw
 	s.cmd.Stderr = pw

@@ -55,19 +55,25 @@ func Measure(ctx context.Context, run Runner, base string, routes []Route, conns
 	return samples, nil
 }
 
-// Added is a route's added latency over the baseline: per round, its mean
-// minus the baseline's mean in the same round; then the median over
+// Added is a route's added latency over the baseline: per round, its
+// latency minus the baseline's in the same round; then the median over
 // rounds, with the smallest and largest round.
 type Added struct {
 	Median, Min, Max time.Duration
 }
 
-// AddedOver computes s's added mean latency over base.
-func AddedOver(s, base Sample) Added {
+// P50 and Mean pick the latency AddedOver compares. The median request
+// is what a loaded machine disturbs least: a few requests delayed by
+// another process move the mean, not the median.
+func P50(r Result) time.Duration  { return r.P50 }
+func Mean(r Result) time.Duration { return r.Mean }
+
+// AddedOver computes s's added latency over base, by the field lat.
+func AddedOver(s, base Sample, lat func(Result) time.Duration) Added {
 	var d []time.Duration
 	for i := range s.Rounds {
 		if i < len(base.Rounds) {
-			d = append(d, s.Rounds[i].Mean-base.Rounds[i].Mean)
+			d = append(d, lat(s.Rounds[i])-lat(base.Rounds[i]))
 		}
 	}
 	if len(d) == 0 {

@@ -71,7 +71,7 @@ func TestMeasureInterleavesAndSubtractsTheBaseline(t *testing.T) {
 		order = append(order, path)
 		m := means[path][calls[path]]
 		calls[path]++
-		return Result{Requests: 10, Mean: m * time.Microsecond}, nil
+		return Result{Requests: 10, Mean: m * time.Microsecond, P50: m * time.Microsecond}, nil
 	}
 	routes := []Route{{Name: "none", Path: "/none", Status: 200}, {Name: "a", Path: "/a", Status: 200}}
 	s, err := Measure(context.Background(), run, "http://k", routes, 1, 3, time.Second)
@@ -82,7 +82,7 @@ func TestMeasureInterleavesAndSubtractsTheBaseline(t *testing.T) {
 		t.Fatalf("order %v", order)
 	}
 	// rounds: +50, +60, +300 → median 60, min 50, max 300
-	if got := AddedOver(s[1], s[0]); got != (Added{60 * time.Microsecond, 50 * time.Microsecond, 300 * time.Microsecond}) {
+	if got := AddedOver(s[1], s[0], P50); got != (Added{60 * time.Microsecond, 50 * time.Microsecond, 300 * time.Microsecond}) {
 		t.Fatalf("added %+v", got)
 	}
 }
@@ -136,8 +136,8 @@ func TestReportMarkdown(t *testing.T) {
 	r := Report{Latency: lat, Throughput: lat, Floor: "Go floor", Lua: "Lua key-auth", Goal: 1.15, Conns: 16, Rounds: 3, Duration: time.Second}
 	md := r.Markdown()
 	for _, want := range []string{
-		"| authkit-key success | +210 µs (200 µs … 220 µs) | 1.05× | 10.5× |",
-		"| authkit-key refusal | +300 µs (300 µs … 300 µs) | 1.50× | 15.0× |",
+		"| authkit-key success | +210 µs (200 µs … 220 µs) | 1.05× | 10.5× | +210 µs |",
+		"| authkit-key refusal | +300 µs (300 µs … 300 µs) | 1.50× | 15.0× | +300 µs |",
 		"**missed**",
 	} {
 		if !strings.Contains(md, want) {

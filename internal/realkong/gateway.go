@@ -42,6 +42,9 @@ type Options struct {
 	// Kong serves its own self-signed certificate unless Env sets
 	// KONG_SSL_CERT and KONG_SSL_CERT_KEY.
 	TLS bool
+	// PluginArgs are extra arguments on a plugin's START_CMD, after
+	// PluginEnv's (e.g. "-metrics-listen", "127.0.0.1:9542").
+	PluginArgs map[string][]string
 }
 
 // Gateway is one running Kong.
@@ -179,6 +182,10 @@ func kongEnv(g *Gateway, o Options, proxy, admin int) []string {
 	}
 	for k, v := range PluginEnv(g.BinDir, g.Prefix, g.Plugins) {
 		set[k] = v
+	}
+	for p, args := range o.PluginArgs {
+		key := "KONG_PLUGINSERVER_" + strings.ToUpper(strings.ReplaceAll(p, "-", "_")) + "_START_CMD"
+		set[key] += " " + strings.Join(args, " ")
 	}
 	for k, v := range o.Env {
 		set[k] = v

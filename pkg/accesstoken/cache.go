@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 	"github.com/kong-authkit/kong-authkit/pkg/ttlcache"
 )
 
@@ -65,6 +66,13 @@ func (tc *tokenCache) get(k [32]byte) (*verified, bool) {
 		return nil, false
 	}
 	return tc.m.Get(k)
+}
+
+// count records a lookup of the verified-token cache (when it is on).
+func (tc *tokenCache) count(hit bool) {
+	if tc.m != nil {
+		metrics.CacheLookup(metrics.CacheVerifiedTokens, hit)
+	}
 }
 
 // put stores e until its claims' exp.

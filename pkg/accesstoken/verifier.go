@@ -145,9 +145,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if ok {
 		current, err := v.keys.Lookup(ctx, stale.kid)
 		if err != nil {
+			v.cache.count(false)
 			return nil, err // the key is gone (or the set cannot be had)
 		}
 		if sameKey(current, stale.key) {
+			v.cache.count(true)
 			if err := v.policy.check(stale.claims, now, true); err != nil {
 				return nil, err
 			}
@@ -155,6 +157,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		}
 		// The kid names other key material now: verify again.
 	}
+	v.cache.count(false)
 
 	hdr, err := ParseHeader(token[:i])
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 )
 
 // Filter selects the events a report covers. The zero Filter selects all.
@@ -78,10 +80,14 @@ type CodeReport struct {
 	// Accepted counts warnings about requests that were let through
 	// (outcome "accepted", e.g. a token validated with stale keys while the
 	// provider failed): not refusals.
-	Accepted  int64 `json:"accepted"`
-	Routes    Top   `json:"routes"`
-	Clients   Top   `json:"clients"`
-	Consumers Top   `json:"consumers"`
+	Accepted int64 `json:"accepted"`
+	// Outcomes counts the events by outcome, keyed by the catalog's
+	// vocabulary (errcode.Outcomes: accepted, refused, anonymous), the
+	// values of the metrics' outcome label. Every outcome is present.
+	Outcomes  map[errcode.Outcome]int64 `json:"outcomes"`
+	Routes    Top                       `json:"routes"`
+	Clients   Top                       `json:"clients"`
+	Consumers Top                       `json:"consumers"`
 }
 
 // Report is an Aggregator's result.
@@ -98,8 +104,7 @@ type codeStats struct {
 	count       int64
 	first, last time.Time
 	plugins     *counter
-	anonymous   int64
-	accepted    int64
+	outcomes    [3]int64 // indexed like errcode.Outcomes
 	routes      *counter
 	clients     *counter
 	consumers   *counter
@@ -190,12 +195,7 @@ func (a *Aggregator) Add(ev Event) bool {
 			s.last = t
 		}
 	}
-	if ev.Record.Anonymous == "true" {
-		s.anonymous++
-	}
-	if ev.Record.Outcome == "accepted" {
-		s.accepted++
-	}
+	s.outcomes[outcomeIndex(ev.Record.Decision())]++
 	s.plugins.add(ev.Record.Plugin)
 	route := ev.Route
 	if route == "" {
@@ -212,6 +212,18 @@ func (a *Aggregator) Add(ev Event) bool {
 	return true
 }
 
+// outcomeIndex is o's position in errcode.Outcomes (no allocation: it is
+// on the per-line path).
+func outcomeIndex(o errcode.Outcome) int {
+	switch o {
+	case errcode.OutcomeAccepted:
+		return 0
+	case errcode.OutcomeAnonymous:
+		return 2
+	}
+	return 1
+}
+
 // Report returns the current counts. It can be called at any time (a
 // follower reports on exit) and does not reset anything.
 func (a *Aggregator) Report() Report {
@@ -220,10 +232,15 @@ func (a *Aggregator) Report() Report {
 	for code, s := range a.codes {
 		cr := CodeReport{
 			Code: code, Status: s.status, Count: s.count, First: s.first, Last: s.last,
-			Anonymous: s.anonymous, Accepted: s.accepted, Plugins: []string{},
+			Anonymous: s.outcomes[outcomeIndex(errcode.OutcomeAnonymous)],
+			Accepted:  s.outcomes[outcomeIndex(errcode.OutcomeAccepted)],
+			Outcomes:  map[errcode.Outcome]int64{}, Plugins: []string{},
 			Routes:    s.routes.top(TopN, names),
 			Clients:   s.clients.top(TopN, nil),
 			Consumers: s.consumers.top(TopN, nil),
+		}
+		for i, o := range errcode.Outcomes() {
+			cr.Outcomes[o] = s.outcomes[i]
 		}
 		for _, p := range s.plugins.top(16, nil).Top {
 			if p.Key != "" {

@@ -2,9 +2,12 @@ package authlog
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 )
 
 func TestAggregator(t *testing.T) {
@@ -128,5 +131,30 @@ func TestAggregatorCountsAcceptedWarnings(t *testing.T) {
 	rep := a.Report()
 	if len(rep.Codes) != 1 || rep.Codes[0].Count != 3 || rep.Codes[0].Accepted != 1 {
 		t.Fatalf("report %+v", rep.Codes)
+	}
+	want := map[errcode.Outcome]int64{errcode.OutcomeAccepted: 1, errcode.OutcomeRefused: 2, errcode.OutcomeAnonymous: 0}
+	if !maps.Equal(rep.Codes[0].Outcomes, want) {
+		t.Fatalf("outcomes %v, want %v", rep.Codes[0].Outcomes, want)
+	}
+}
+
+// The per-outcome counts use the catalog's vocabulary, in its order.
+func TestOutcomeIndexFollowsTheCatalog(t *testing.T) {
+	for i, o := range errcode.Outcomes() {
+		if outcomeIndex(o) != i {
+			t.Errorf("outcomeIndex(%q) = %d, want %d", o, outcomeIndex(o), i)
+		}
+	}
+	for _, c := range []struct {
+		r    Record
+		want errcode.Outcome
+	}{
+		{Record{Code: "X"}, errcode.OutcomeRefused},
+		{Record{Code: "X", Anonymous: "true"}, errcode.OutcomeAnonymous},
+		{Record{Code: "X", Outcome: "accepted"}, errcode.OutcomeAccepted},
+	} {
+		if got := c.r.Decision(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.r, got, c.want)
+		}
 	}
 }

@@ -7,6 +7,8 @@ package authlog
 import (
 	"encoding/json"
 	"sort"
+
+	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 )
 
 // Prefix starts every authkit line in Kong's error.log. Kong's log lines
@@ -30,8 +32,9 @@ type Record struct {
 	RouteID     string `json:"route_id,omitempty"`
 	PluginID    string `json:"plugin_id,omitempty"`
 	Instance    string `json:"instance_name,omitempty"`
-	// Outcome is "accepted" for a warning about a request that was let
-	// through (e.g. served from stale keys); empty for refusals.
+	// Outcome is "accepted" (errcode.OutcomeAccepted) for a warning about a
+	// request that was let through (e.g. served from stale keys); empty for
+	// refusals and anonymous fallbacks. Decision derives the full outcome.
 	Outcome string `json:"outcome,omitempty"`
 	// Anonymous is "true" when the failure fell back to the anonymous
 	// consumer instead of being refused (a string: a Go false would reach
@@ -39,6 +42,20 @@ type Record struct {
 	Anonymous string `json:"anonymous,omitempty"`
 	// Fields carries structured detail such as expected vs received values.
 	Fields map[string]any `json:"fields,omitempty"`
+}
+
+// Decision is the record's outcome in the catalog's vocabulary, the one
+// the metrics' outcome label uses: accepted for a warning about an accepted
+// request, anonymous for a fallback to the anonymous consumer, refused
+// otherwise (records written before outcomes existed included).
+func (r *Record) Decision() errcode.Outcome {
+	switch {
+	case r.Outcome == string(errcode.OutcomeAccepted):
+		return errcode.OutcomeAccepted
+	case r.Anonymous == "true":
+		return errcode.OutcomeAnonymous
+	}
+	return errcode.OutcomeRefused
 }
 
 // Line renders the error.log message: the prefix and one JSON object.

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 	"github.com/kong-authkit/kong-authkit/pkg/passwd"
 	"github.com/kong-authkit/kong-authkit/pkg/ttlcache"
 )
@@ -62,11 +63,18 @@ func newAttempt(s *Store, name, pass string) attempt {
 }
 
 // cached reports whether the password was verified before (no hashing).
+// With the cache on, every check counts as a hit or a miss; an unknown
+// user is a miss (it costs the fake hash), so a credential-stuffing run
+// shows up as misses.
 func (c *verifiedCache) cached(a attempt) bool {
-	if a.u == nil || c.ttl <= 0 {
+	if c.ttl <= 0 {
 		return false
 	}
-	_, ok := c.m.Get(a.key)
+	ok := false
+	if a.u != nil {
+		_, ok = c.m.Get(a.key)
+	}
+	metrics.CacheLookup(metrics.CachePasswords, ok)
 	return ok
 }
 

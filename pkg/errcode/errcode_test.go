@@ -124,3 +124,19 @@ func TestWithCopiesTheReceiver(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestOutcomes(t *testing.T) {
+	got := Outcomes()
+	want := []Outcome{OutcomeAccepted, OutcomeRefused, OutcomeAnonymous}
+	if len(got) != len(want) {
+		t.Fatalf("%v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Outcomes()[%d] = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if n := len(Codes()); n != len(All()) || n == 0 {
+		t.Fatalf("Codes() has %d entries, the catalog %d", n, len(All()))
+	}
+}

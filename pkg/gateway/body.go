@@ -35,6 +35,11 @@ func (p pdkKong) RawBody() ([]byte, error) {
 	if err := p.k.Request.Ask("kong.request.get_raw_body", nil, out); err != nil {
 		return nil, err
 	}
+	return bodyOf(out)
+}
+
+// bodyOf reads Kong's answer to get_raw_body (see RawBody).
+func bodyOf(out *kong_plugin_protocol.RawBodyResult) ([]byte, error) {
 	switch x := out.Kind.(type) {
 	case *kong_plugin_protocol.RawBodyResult_Content:
 		if len(x.Content) > MaxRawBody {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"time"
 
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 	"github.com/kong-authkit/kong-authkit/pkg/ttlcache"
 )
 
@@ -25,19 +26,22 @@ var (
 // not "alice" in another (Kong Enterprise; OSS has one).
 func loadConsumer(k Kong, ws, ref string) (*Consumer, error) {
 	key := ws + "\x00" + ref
-	if c, ok := consumers.Get(key); ok {
+	c, ok := consumers.Get(key)
+	metrics.CacheLookup(metrics.CacheConsumers, ok)
+	if ok {
 		return c, nil
 	}
-	c, err := k.LoadConsumer(ref)
+	found, err := k.LoadConsumer(ref)
 	if err != nil {
 		return nil, err
 	}
+	c = &found
 	// An unknown consumer comes back as an empty entity (Lua nil, err →
 	// zero values: kong-go-plugins.md §3.5).
 	if c.ID == "" {
 		consumers.Set(key, nil, ConsumerNegativeTTL)
 		return nil, nil
 	}
-	consumers.Set(key, &c, ConsumerTTL)
-	return &c, nil
+	consumers.Set(key, c, ConsumerTTL)
+	return c, nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sync/atomic"
+
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
 // Meta is what Kong adds to a plugin's config JSON besides the schema
@@ -28,7 +30,28 @@ type Meta struct {
 	memo *memo
 }
 
-type memo struct{ entry atomic.Pointer[compiledEntry] }
+type memo struct {
+	entry atomic.Pointer[compiledEntry]
+	// route is this instance's decision counters (metrics on only).
+	route atomic.Pointer[metrics.Route]
+}
+
+// metricsRoute returns the decision counters of plugin on this instance's
+// route, kept in the memo so a request does not look them up.
+func (m *Meta) metricsRoute(plugin string) *metrics.Route {
+	if m == nil {
+		return metrics.ForRoute(plugin, "")
+	}
+	if m.memo == nil {
+		return metrics.ForRoute(plugin, m.RouteID)
+	}
+	if r := m.memo.route.Load(); r != nil {
+		return r
+	}
+	r := metrics.ForRoute(plugin, m.RouteID)
+	m.memo.route.Store(r)
+	return r
+}
 
 // DecodeConfig is for a plugin Config's UnmarshalJSON: it decodes the
 // schema fields into plain (a pointer to the Config's plain alias type, so

@@ -34,7 +34,14 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 		cred    kpp.AuthenticatedCredential
 		url     [4]kpp.String
 		fport   kpp.Int
+		body    kpp.RawBodyResult
+		rst     kpp.Int
+		rhdrs   structpb.Struct
+		rbody   kpp.RawBodyResult
 	)
+	if need&FactUpstreamResponse != 0 {
+		calls = append(calls, upstreamResponseCalls(&rst, &rhdrs, &rbody)...)
+	}
 	if need&FactHeaders != 0 {
 		calls = append(calls, pluginserver.Call{Method: "kong.request.get_headers", Args: &kpp.Int{V: maxHeaders}, Out: &headers})
 	}
@@ -58,6 +65,9 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 			pluginserver.Call{Method: "kong.request.get_forwarded_port", Out: &fport},
 			pluginserver.Call{Method: "kong.request.get_path_with_query", Out: &url[3]})
 	}
+	if need&FactRawBody != 0 {
+		calls = append(calls, pluginserver.Call{Method: "kong.request.get_raw_body", Out: &body})
+	}
 	if len(calls) == 0 {
 		return snap, nil
 	}
@@ -71,6 +81,12 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 	snap.Method, snap.RawQuery, snap.ClientIP, snap.Credential = method.V, query.V, ip.V, cred.Id
 	snap.URL = RequestURL{Scheme: url[0].V, ForwardedScheme: url[1].V, ForwardedHost: url[2].V,
 		ForwardedPort: int(fport.V), PathWithQuery: url[3].V}
+	if need&FactRawBody != 0 {
+		snap.Body, snap.BodyErr = bodyOf(&body)
+	}
+	if need&FactUpstreamResponse != 0 {
+		snap.Response = &UpstreamResponse{Status: int(rst.V), Headers: bridge.UnwrapHeaders(&rhdrs), Body: rbody.GetContent()}
+	}
 	return snap, nil
 }
 
@@ -129,17 +145,22 @@ func (p pipelinedKong) ServiceResponse() (int, map[string][]string, []byte, erro
 		hdrs structpb.Struct
 		body kpp.RawBodyResult
 	)
-	err := p.c.Batch(
-		pluginserver.Call{Method: "kong.service.response.get_status", Out: &st},
-		// kong.response.get_headers, not kong.service.response.get_headers,
-		// which is empty with buffered proxying: see pdkKong.ServiceResponse.
-		pluginserver.Call{Method: "kong.response.get_headers", Args: &kpp.Int{V: maxHeaders}, Out: &hdrs},
-		pluginserver.Call{Method: "kong.service.response.get_raw_body", Out: &body},
-	)
+	err := p.c.Batch(upstreamResponseCalls(&st, &hdrs, &body)...)
 	if err != nil {
 		return 0, nil, nil, err
 	}
 	return int(st.V), bridge.UnwrapHeaders(&hdrs), body.GetContent(), nil
+}
+
+// upstreamResponseCalls read the upstream's answer in the response phase:
+// kong.response.get_headers, not kong.service.response.get_headers, which
+// is empty with buffered proxying (see pdkKong.ServiceResponse).
+func upstreamResponseCalls(st *kpp.Int, hdrs *structpb.Struct, body *kpp.RawBodyResult) []pluginserver.Call {
+	return []pluginserver.Call{
+		{Method: "kong.service.response.get_status", Out: st},
+		{Method: "kong.response.get_headers", Args: &kpp.Int{V: maxHeaders}, Out: hdrs},
+		{Method: "kong.service.response.get_raw_body", Out: body},
+	}
 }
 
 func (p pipelinedKong) SetResponseHeader(name, value string) error {
@@ -171,6 +192,9 @@ const (
 	FactRawQuery
 	FactClientIP
 	FactCredential
+	FactRawBody
+	// FactUpstreamResponse is the service's answer (response phase only).
+	FactUpstreamResponse
 	// FactURL is the request URI as the client addressed it (RequestURL):
 	// DPoP's htu check (RFC 9449 §4.3 (9)) and the TLS check of
 	// certificate-bound tokens.
@@ -182,7 +206,7 @@ func (f Facts) String() string {
 	for _, x := range []struct {
 		f    Facts
 		name string
-	}{{FactHeaders, "headers"}, {FactMethod, "method"}, {FactRawQuery, "raw_query"}, {FactClientIP, "client_ip"}, {FactCredential, "credential"}, {FactURL, "url"}} {
+	}{{FactHeaders, "headers"}, {FactMethod, "method"}, {FactRawQuery, "raw_query"}, {FactClientIP, "client_ip"}, {FactCredential, "credential"}, {FactRawBody, "raw_body"}, {FactUpstreamResponse, "upstream_response"}, {FactURL, "url"}} {
 		if f&x.f != 0 {
 			parts = append(parts, x.name)
 		}
@@ -196,6 +220,18 @@ type Snapshot struct {
 	Headers                                map[string][]string
 	Method, RawQuery, ClientIP, Credential string
 	URL                                    RequestURL
+	// Body and BodyErr are RawBody's answer (bounded, spooled files read).
+	Body    []byte
+	BodyErr error
+	// Response is the upstream's answer (FactUpstreamResponse).
+	Response *UpstreamResponse
+}
+
+// UpstreamResponse is the service's answer as the response phase sees it.
+type UpstreamResponse struct {
+	Status  int
+	Headers map[string][]string
+	Body    []byte
 }
 
 // Fetcher is a Kong that reads several request facts in one round trip.

@@ -14,6 +14,8 @@ type Request struct {
 	rawQuery   *string
 	credential *string
 	url        *RequestURL
+	body       *bodyResult
+	response   *UpstreamResponse
 }
 
 // prefetch reads the facts in need in one round trip when Kong can batch
@@ -45,6 +47,12 @@ func (r *Request) prefetch(need Facts) {
 	}
 	if snap.Have&FactURL != 0 {
 		r.url = &snap.URL
+	}
+	if snap.Have&FactRawBody != 0 {
+		r.body = &bodyResult{snap.Body, snap.BodyErr}
+	}
+	if snap.Response != nil {
+		r.response = snap.Response
 	}
 }
 
@@ -151,8 +159,20 @@ func (r *Request) URL() (RequestURL, error) {
 	return *r.url, nil
 }
 
-// RawBody returns the request body.
-func (r *Request) RawBody() ([]byte, error) { return r.kong.RawBody() }
+// RawBody returns the request body (at most MaxRawBody bytes: see
+// pdkKong.RawBody).
+func (r *Request) RawBody() ([]byte, error) {
+	if r.body == nil {
+		b, err := r.kong.RawBody()
+		r.body = &bodyResult{b, err}
+	}
+	return r.body.b, r.body.err
+}
+
+type bodyResult struct {
+	b   []byte
+	err error
+}
 
 // Meta returns what Kong told the plugin about its own config.
 func (r *Request) Meta() *Meta { return r.meta }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
 // Policy is the compiled form of the settings every auth plugin shares.
@@ -128,6 +129,7 @@ var testPanicHeader string
 // error or a panic.
 func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 	s := &session{kong: k, req: &Request{kong: k, meta: meta}, policy: &Policy{Plugin: plugin}}
+	defer s.count() // after recover: a recovered panic is a refusal too
 	defer s.recover()
 
 	pol, auth, err := prepare()
@@ -191,8 +193,9 @@ func (s *session) warnConfig() {
 	}
 	for _, w := range s.policy.Warnings {
 		rec := s.record(errcode.New(errcode.ConfigInvalid, "config warning: %s", w).With("warning", "true"))
-		rec.Outcome = "accepted"
+		rec.Outcome = string(errcode.OutcomeAccepted)
 		_ = s.kong.Log("warn", rec.Line())
+		s.metrics().Warning(errcode.ConfigInvalid)
 	}
 }
 
@@ -227,6 +230,35 @@ type session struct {
 	req    *Request
 	policy *Policy
 	exited bool
+
+	// outcome and code are the decision so far; count records the final
+	// one, once per event. An event that decides nothing (a preflight let
+	// through, a request another auth plugin authenticated, an explained
+	// request before its response) leaves outcome empty.
+	outcome errcode.Outcome
+	code    errcode.Code
+	counted bool
+}
+
+func (s *session) decide(o errcode.Outcome, c errcode.Code) { s.outcome, s.code = o, c }
+
+// count records the event's decision in authkit_decisions_total, once. It
+// runs before the write that ends the event (the end frame, or the exit),
+// so a scrape after the client's answer always sees the decision.
+func (s *session) count() {
+	if s.outcome != "" && !s.counted && metrics.Enabled() {
+		s.metrics().Decision(s.outcome, s.code)
+	}
+	s.counted = true
+}
+
+// metrics is the decision counters of this plugin on this route: plugin
+// and route id come from Kong's configuration, never from the request.
+func (s *session) metrics() *metrics.Route {
+	if !metrics.Enabled() {
+		return nil
+	}
+	return s.req.meta.metricsRoute(s.policy.Plugin)
 }
 
 // fail refuses, or falls back to the anonymous consumer for client-side
@@ -234,6 +266,7 @@ type session struct {
 // must not quietly downgrade every caller to anonymous (fail closed).
 func (s *session) fail(e *errcode.Error) {
 	if s.policy.Anonymous != "" && e.Code.Entry().Class == errcode.ClassClient {
+		s.decide(errcode.OutcomeAnonymous, e.Code)
 		rec := s.record(e)
 		rec.Anonymous = "true"
 		_ = s.kong.SetSerializeValue("authkit", rec.Serialized())
@@ -315,10 +348,14 @@ func (s *session) accept(ident *Identity, anonymous bool) {
 			_ = s.kong.SetResponseHeader(name, v)
 		}
 	}
+	if !anonymous {
+		s.decide(errcode.OutcomeAccepted, "")
+	}
 	if ident.Warning != nil {
 		rec := s.record(ident.Warning)
-		rec.Outcome = "accepted"
+		rec.Outcome = string(errcode.OutcomeAccepted)
 		_ = s.kong.Log("warn", rec.Line())
+		s.metrics().Warning(ident.Warning.Code)
 	}
 }
 
@@ -330,6 +367,7 @@ func (s *session) refuse(e *errcode.Error) {
 		return
 	}
 	ent := e.Code.Entry()
+	s.decide(errcode.OutcomeRefused, ent.Code)
 	rec := s.record(e)
 	level := ent.LogLevel()
 	if ent.Class == errcode.ClassClient && s.policy.LogLevel != "" {
@@ -361,6 +399,7 @@ func (s *session) refuse(e *errcode.Error) {
 		headers[k] = []string{v}
 	}
 	s.exited = true
+	s.count()
 	s.kong.Exit(ent.Status, body, headers)
 }
 

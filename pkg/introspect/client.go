@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 	"github.com/kong-authkit/kong-authkit/pkg/provider"
 )
 
@@ -112,7 +113,11 @@ func (c *Client) cached(k [32]byte) (*Answer, bool) {
 // are never cached.
 func (c *Client) Introspect(ctx context.Context, token string) (*Answer, bool, error) {
 	k := c.key(token)
-	if a, ok := c.cached(k); ok {
+	a, ok := c.cached(k)
+	if c.opts.CacheTTL > 0 || c.opts.NegativeTTL > 0 {
+		metrics.CacheLookup(metrics.CacheIntrospection, ok)
+	}
+	if ok {
 		return a, true, nil
 	}
 	v, err, _ := c.group.Do(string(k[:]), func() (any, error) {
@@ -133,7 +138,10 @@ func (c *Client) Introspect(ctx context.Context, token string) (*Answer, bool, e
 	return v.(*Answer), false, nil
 }
 
-func (c *Client) fetch(ctx context.Context, token string) (*Answer, error) {
+// fetch asks the provider; the call is timed and counted with the code it
+// ends with (after the answer's own checks).
+func (c *Client) fetch(ctx context.Context, token string) (a *Answer, err error) {
+	defer func(start time.Time) { metrics.ProviderCall(metrics.EndpointIntrospection, start, err) }(time.Now())
 	c.calls.Add(1)
 	form := url.Values{"token": {token}}
 	if c.opts.TokenTypeHint != "" {
@@ -163,7 +171,7 @@ func (c *Client) fetch(ctx context.Context, token string) (*Answer, error) {
 		}
 		return nil, e
 	}
-	a, err := ParseResponse(resp.Body)
+	a, err = ParseResponse(resp.Body)
 	if err != nil {
 		return nil, errcode.From(err).With("status", resp.Status).With("content_type", resp.ContentType)
 	}

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 	"github.com/kong-authkit/kong-authkit/pkg/provider"
 )
 
@@ -135,16 +137,16 @@ func Discover(ctx context.Context, c *provider.Client, issuer string) (*Metadata
 
 // fetchMetadata GETs and parses one document; status is the HTTP status
 // when the provider answered (0 otherwise).
-func fetchMetadata(ctx context.Context, c *provider.Client, u string) (*Metadata, int, error) {
+func fetchMetadata(ctx context.Context, c *provider.Client, u string) (md *Metadata, status int, err error) {
+	defer func(start time.Time) { metrics.ProviderCall(metrics.EndpointDiscovery, start, err) }(time.Now())
 	resp, err := c.GetJSON(ctx, u, nil)
-	status := 0
 	if resp != nil {
 		status = resp.Status
 	}
 	if err != nil {
 		return nil, status, err
 	}
-	md, err := ParseMetadata(resp.Body)
+	md, err = ParseMetadata(resp.Body)
 	if err != nil {
 		return nil, status, errcode.From(err).With("url", u)
 	}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 	"github.com/kong-authkit/kong-authkit/pkg/provider"
 )
 
@@ -138,8 +139,16 @@ func (r *RemoteSet) due(s snapshot, now time.Time) bool {
 }
 
 // Lookup returns the key with this kid (see Set.Lookup for kid ""),
-// fetching or refreshing the set as described on RemoteSet.
+// fetching or refreshing the set as described on RemoteSet. A key served
+// from the set held at the start, without a fetch, is a cache hit;
+// anything else (a fetch, a refresh, no such key) a miss.
 func (r *RemoteSet) Lookup(ctx context.Context, kid string) (*Key, error) {
+	k, hit, err := r.lookup(ctx, kid)
+	metrics.CacheLookup(metrics.CacheJWKS, hit)
+	return k, err
+}
+
+func (r *RemoteSet) lookup(ctx context.Context, kid string) (*Key, bool, error) {
 	s := r.snapshot()
 	now := r.now()
 
@@ -149,43 +158,46 @@ func (r *RemoteSet) Lookup(ctx context.Context, kid string) (*Key, error) {
 		// than hammer a provider that is down.
 		if r.due(s, now) || r.fetching.Load() || s.lastErr == nil {
 			if err := r.refresh(ctx); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			s = r.snapshot()
 		}
 		if s.set == nil {
-			return nil, r.failure(s.lastErr, kid)
+			return nil, false, r.failure(s.lastErr, kid)
 		}
-		return s.set.Lookup(ctx, kid)
+		k, err := s.set.Lookup(ctx, kid)
+		return k, false, err
 	}
 
+	refreshed := false
 	if now.Sub(s.fetchedAt) >= r.ttl && r.due(s, now) && !r.fetching.Load() {
 		// Expired: this goroutine refreshes; a failure keeps the old keys.
 		if err := r.refresh(ctx); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		s = r.snapshot()
+		refreshed = true
 	}
 
 	if k, ok := s.set.find(kid); ok {
-		return k, nil
+		return k, !refreshed, nil
 	}
 	if kid != "" && (r.due(s, now) || r.fetching.Load()) {
 		// Unknown kid: the provider may have rotated keys.
 		if err := r.refresh(ctx); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		s = r.snapshot()
 		if k, ok := s.set.find(kid); ok {
-			return k, nil
+			return k, false, nil
 		}
 	}
 	if s.lastErr != nil && kid != "" {
 		// The set could not be refreshed, so "unknown kid" is not proven:
 		// report the provider's failure (5xx), not the token's (401).
-		return nil, r.failure(s.lastErr, kid)
+		return nil, false, r.failure(s.lastErr, kid)
 	}
-	return nil, s.set.notFound(kid)
+	return nil, false, s.set.notFound(kid)
 }
 
 // refresh fetches the set if MinRefresh has passed, or waits for the fetch
@@ -228,12 +240,13 @@ func (r *RemoteSet) fetchIfDue(ctx context.Context) {
 	r.set, r.fetchedAt, r.lastErr = set, r.now(), nil
 }
 
-func (r *RemoteSet) fetch(ctx context.Context) (*Set, error) {
+func (r *RemoteSet) fetch(ctx context.Context) (set *Set, err error) {
+	defer func(start time.Time) { metrics.ProviderCall(metrics.EndpointJWKS, start, err) }(time.Now())
 	resp, err := r.client.GetJSON(ctx, r.url, nil)
 	if err != nil {
 		return nil, err
 	}
-	set, err := Parse(resp.Body, false)
+	set, err = Parse(resp.Body, false)
 	if err != nil {
 		return nil, errcode.Wrap(errcode.ProviderInvalidResp, err).With("url", r.url)
 	}

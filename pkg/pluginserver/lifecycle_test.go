@@ -12,6 +12,8 @@ import (
 	"github.com/Kong/go-pdk"
 	kpp "github.com/Kong/go-pdk/server/kong_plugin_protocol"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
 type testConfig struct {
@@ -208,5 +210,31 @@ func BenchmarkEvent(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		k.event(id)
+	}
+}
+
+// BenchmarkEventMetrics is BenchmarkEvent with metrics off and on: on, an
+// event reads the clock twice and observes two histograms.
+func BenchmarkEventMetrics(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := "metrics=off"
+		if on {
+			name = "metrics=on"
+		}
+		b.Run(name, func(b *testing.B) {
+			if on {
+				metrics.Enable("pstest", "0.0.0")
+			} else {
+				metrics.Disable()
+			}
+			defer metrics.Disable()
+			_, dial := serve(b)
+			k := dial()
+			id := k.start(1, "m")
+			b.ReportAllocs()
+			for b.Loop() {
+				k.event(id)
+			}
+		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/Kong/go-pdk"
@@ -26,6 +27,8 @@ import (
 	kpp "github.com/Kong/go-pdk/server/kong_plugin_protocol"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
 // Server serves one plugin (one config type) to Kong's workers.
@@ -50,11 +53,18 @@ func New(constructor func() any) *Server {
 	return &Server{constructor: constructor, instances: registry{m: map[int32]*instance{}}, logf: log.Printf, startHeir: startHeir}
 }
 
+// metricsListen is the project's one flag besides go-pdk's: it is
+// registered on the same flag set, which go-pdk's own flag.Parse reads too.
+var metricsListen = flag.String("metrics-listen", "",
+	"serve Prometheus metrics on `ADDR`/metrics (host:port; \":9542\" binds 127.0.0.1); default $"+metrics.EnvListen+", else off")
+
 // Start is the plugin's main, in place of go-pdk's server.StartServer. It
 // reads go-pdk's own flags (-kong-prefix, -dump, -help, registered by the
-// go-pdk server package), answers -dump with go-pdk's own code so Kong
-// reads exactly what it always read, and otherwise listens on
-// <prefix>/<executable name>.socket, as go-pdk does and Kong expects.
+// go-pdk server package) and -metrics-listen, answers -dump with go-pdk's
+// own code so Kong reads exactly what it always read (nothing else is
+// started then, so stdout stays that JSON), and otherwise starts the
+// metrics listener when asked and listens on <prefix>/<executable
+// name>.socket, as go-pdk does and Kong expects.
 func Start(constructor func() any, version string, priority int) error {
 	if h, err := inherited(); err != nil || h != nil {
 		if err != nil {
@@ -72,6 +82,7 @@ func Start(constructor func() any, version string, priority int) error {
 	if flagBool("dump") {
 		return gopdkserver.StartServer(constructor, version, priority)
 	}
+	releaseMetrics := startMetrics(version)
 	prefix := "/usr/local/kong"
 	if f := flag.Lookup("kong-prefix"); f != nil {
 		prefix = f.Value.String()
@@ -85,7 +96,87 @@ func Start(constructor func() any, version string, priority int) error {
 		return err
 	}
 	defer l.Close()
-	return New(constructor).ServeHandover(l, path, notifyTerm())
+	return New(constructor).ServeHandover(l, path, releaseOnTerm(notifyTerm(), releaseMetrics))
+}
+
+// MetricsRetry is how long a plugin server keeps trying to bind a metrics
+// address that is in use: on `kong reload` the predecessor may still hold
+// it for a moment (it releases it on SIGTERM, see releaseOnTerm).
+var MetricsRetry = time.Minute
+
+// startMetrics enables the metrics and their listener when -metrics-listen
+// or AUTHKIT_METRICS_LISTEN names an address, and returns the function that
+// releases the listener (nil when there is none). A listener that fails is
+// logged (stderr: Kong's error.log at info) and the plugin serves Kong all
+// the same; recording is then turned off, so it costs nothing.
+func startMetrics(version string) func() {
+	addr := *metricsListen
+	if addr == "" {
+		addr = os.Getenv(metrics.EnvListen)
+	}
+	if addr == "" {
+		return nil
+	}
+	name := "unknown"
+	if exe, err := os.Executable(); err == nil {
+		name = filepath.Base(exe)
+	}
+	metrics.Enable(name, version)
+	var current atomic.Pointer[metrics.Listener]
+	var released atomic.Bool
+	serve := func() error {
+		ml, err := metrics.Serve(addr, log.Printf)
+		if err != nil {
+			return err
+		}
+		current.Store(ml)
+		if released.Load() {
+			ml.Close()
+			return nil
+		}
+		log.Printf("Serving metrics on http://%s%s", ml.Addr(), metrics.Path)
+		return nil
+	}
+	err := serve()
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		log.Printf("metrics: %s is in use (a predecessor handing over?); retrying for %v", addr, MetricsRetry)
+		go func() {
+			for deadline := time.Now().Add(MetricsRetry); time.Now().Before(deadline) && !released.Load(); time.Sleep(200 * time.Millisecond) {
+				if err = serve(); err == nil {
+					return
+				}
+			}
+			log.Printf("metrics are off: %v", err)
+			metrics.Disable()
+		}()
+	case err != nil:
+		log.Printf("metrics are off: %v", err)
+		metrics.Disable()
+		return nil
+	}
+	return func() {
+		released.Store(true)
+		if ml := current.Load(); ml != nil {
+			ml.Close()
+		}
+	}
+}
+
+// releaseOnTerm passes the SIGTERM of in on, after release has freed the
+// metrics port: the successor Kong starts on `kong reload` binds the same
+// address, and an heir (handover.go) serves no metrics.
+func releaseOnTerm(in <-chan os.Signal, release func()) <-chan os.Signal {
+	if release == nil {
+		return in
+	}
+	out := make(chan os.Signal, 1)
+	go func() {
+		sig := <-in
+		release()
+		out <- sig
+	}()
+	return out
 }
 
 func flagBool(name string) bool {
@@ -180,12 +271,17 @@ func (s *Server) serveConn(c *Conn) {
 			s.logf("decoding RpcCall: %v", err)
 			return
 		}
-		if _, isEvent := call.Call.(*kpp.RpcCall_CmdHandleEvent); isEvent && s.retiring.Load() {
+		ev := call.GetCmdHandleEvent()
+		if ev != nil && s.retiring.Load() {
 			// Handed over (handover.go): Kong takes "closed" on an event
 			// as a cue to restart the instance and retry, on a connection
 			// to the successor. Closing a pooled connection at any other
 			// moment could fail Kong's next send on it.
 			return
+		}
+		var began time.Duration
+		if ev != nil {
+			began = metrics.EventStart()
 		}
 		ret, err := s.command(c, &call)
 		if err != nil {
@@ -193,7 +289,9 @@ func (s *Server) serveConn(c *Conn) {
 			return
 		}
 		if c.Exited() {
-			return // Kong dropped the connection with the request
+			// Kong dropped the connection with the request.
+			metrics.Event(ev.GetEventName(), began, c.stats.Writes)
+			return
 		}
 		var out []byte
 		if ret != nil {
@@ -203,8 +301,9 @@ func (s *Server) serveConn(c *Conn) {
 				return
 			}
 		}
-		if _, isEvent := call.Call.(*kpp.RpcCall_CmdHandleEvent); isEvent {
+		if ev != nil {
 			err = c.endEvent(out)
+			metrics.Event(ev.EventName, began, c.stats.Writes)
 		} else {
 			err = c.reply(out)
 		}

@@ -88,6 +88,7 @@ func (c *Config) Access(k gateway.Kong) {
 		if !comp.enforce {
 			return
 		}
+		x.Prefetch(gateway.FactHeaders | gateway.FactRawQuery | gateway.FactRawBody)
 		r, err := readRequest(x.Request())
 		if err != nil {
 			x.Refuse(errcode.Wrap(errcode.TokenRequestInvalid, err))
@@ -116,6 +117,8 @@ func (c *Config) policy() (*gateway.Policy, error) {
 func (c *Config) Response(k gateway.Kong) {
 	gateway.Run(k, PluginName, &c.meta, c.policy, func(x *gateway.Exchange) {
 		comp, _ := c.Prepare()
+		// The provider's answer and the client's request, in one round trip.
+		x.Prefetch(gateway.FactUpstreamResponse | gateway.FactHeaders | gateway.FactRawQuery | gateway.FactRawBody)
 		status, headers, body, err := x.UpstreamResponse()
 		if err != nil {
 			x.Annotate(errcode.Wrap(errcode.InternalError, err), CodeHeader)
@@ -130,13 +133,19 @@ func (c *Config) Response(k gateway.Kong) {
 		if v.Err == nil && r != nil {
 			// The provider accepted it, but it broke the allow-lists
 			// (enforce off): say so.
-			v.Err = comp.allow.Check(r)
+			v.Err, v.Usable = comp.allow.Check(r), true
 		}
 		if v.Err == nil {
+			x.Accept()
 			return
 		}
 		if r != nil {
-			comp.annotateRequest(v.Err, r)
+			v.Err = comp.annotateRequest(v.Err, r)
+		}
+		if v.Usable {
+			// The client got what it asked for: a warning, not a refusal.
+			x.Warn(v.Err, CodeHeader)
+			return
 		}
 		if comp.rewrite && v.Unusable {
 			ent := v.Err.Code.Entry()

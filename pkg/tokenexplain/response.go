@@ -22,6 +22,10 @@ type Verdict struct {
 	// JSON, no access_token…): the only kind `rewrite_invalid_responses`
 	// replaces. An OAuth error answer is valid OAuth and is never replaced.
 	Unusable bool
+	// Usable marks an Err about a successful answer the client can use
+	// (a token response without Cache-Control: no-store): a warning, the
+	// exchange's outcome is accepted.
+	Usable bool
 }
 
 // errorCodes maps RFC 6749 §5.2 and §4.1.2.1 error values to catalog codes.
@@ -130,7 +134,7 @@ func classifySuccess(status int, header http.Header, body []byte) Verdict {
 	if cc := strings.ToLower(header.Get("Cache-Control")); !strings.Contains(cc, "no-store") {
 		// RFC 6749 §5.1 MUST, but the token is usable: explain, never rewrite.
 		return Verdict{Err: errcode.New(errcode.ProviderInvalidResp, "token response lacks Cache-Control: no-store (RFC 6749 §5.1); tokens may be cached by intermediaries").
-			With("status", status).With("cache_control", header.Get("Cache-Control"))}
+			With("status", status).With("cache_control", header.Get("Cache-Control")), Usable: true}
 	}
 	return Verdict{}
 }

@@ -180,8 +180,8 @@ func TestConfigInvalidFailsClosed(t *testing.T) {
 
 // TestResponseRoundTrips pins the response phase's PDK calls for a token
 // request: the provider's status, headers (kong.response.get_headers: the
-// service's own get_headers is empty with buffered proxying) and body in
-// one batch, then the client's request headers, query and form body. An
+// service's own get_headers is empty with buffered proxying) and body, and
+// the client's request headers, query and form body, all in one batch. An
 // explained answer adds the X-Authkit-Code header, the log line and the
 // serialize value, deferred: no extra round trip.
 func TestResponseRoundTrips(t *testing.T) {
@@ -190,9 +190,14 @@ func TestResponseRoundTrips(t *testing.T) {
 		"kong.request.get_headers", "kong.request.get_raw_query", "kong.request.get_raw_body"}
 	req := tokenRequest("grant_type=client_credentials&scope=read", "app", "s3cret")
 	ok := inst.Response(t, req, answer(200, "application/json", goodToken, "Cache-Control", "no-store"))
-	kongwire.CheckTrips(t, "valid answer", ok, 4, 5, read...)
+	kongwire.CheckTrips(t, "valid answer", ok, 1, 2, read...)
 	bad := inst.Response(t, tokenRequest("grant_type=client_credentials&scope=read", "app", "s3cret"),
 		answer(401, "application/json", `{"error":"invalid_client"}`))
 	want := append(read, "kong.response.set_header", "kong.log.notice", "kong.log.set_serialize_value")
-	kongwire.CheckTrips(t, "explained answer", bad, 4, 5, want...)
+	kongwire.CheckTrips(t, "explained answer", bad, 1, 2, want...)
+	// The log line names what the request was (the explanation is
+	// decorated with the request's facts, on a copy of the error).
+	if line := kongwire.CheckRecord(t, bad, "authkit-oauth-explain", "OAUTH_CLIENT_AUTH_FAILED"); !strings.Contains(line, `"endpoint":"token"`) || !strings.Contains(line, `"client_auth":"client_secret_basic"`) {
+		t.Errorf("log line lacks the request's facts: %s", line)
+	}
 }
