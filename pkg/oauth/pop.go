@@ -81,12 +81,9 @@ func (c *Config) compilePossession(leeway time.Duration) (*possession, []error) 
 	}
 	algs := c.DPoPAllowedAlgs
 	if len(algs) == 0 {
-		// The asymmetric algorithms already allowed for tokens.
-		algs = dpop.Asymmetric(c.AllowedAlgorithms)
-		if len(c.AllowedAlgorithms) == 0 {
-			algs = dpop.DefaultAlgorithms
-		}
-		if len(algs) == 0 {
+		// The asymmetric algorithms already allowed for tokens (an
+		// HMAC-only token list, for static keys, leaves the default).
+		if algs = dpop.Asymmetric(c.AllowedAlgorithms); len(algs) == 0 {
 			algs = dpop.DefaultAlgorithms
 		}
 	}
