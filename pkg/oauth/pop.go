@@ -75,7 +75,10 @@ func (c *Config) compilePossession(leeway time.Duration) (*possession, []error) 
 	if err != nil {
 		errs = append(errs, err)
 	}
-	lifetime := intOr(c.DPoPProofLifetime, DefaultDPoPProofLifetime)
+	lifetime := DefaultDPoPProofLifetime
+	if c.DPoPProofLifetime != nil {
+		lifetime = *c.DPoPProofLifetime
+	}
 	if lifetime < 1 {
 		errs = append(errs, fmt.Errorf("dpop_proof_lifetime: must be ≥ 1, got %d", lifetime))
 	}
