@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 	"github.com/kong-authkit/kong-authkit/pkg/pluginreg"
 )
@@ -130,15 +129,6 @@ func pluralInt(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// authPlugin reports whether the plugin authenticates (its config compiles
-// to a gateway.Authenticator), as opposed to e.g. authkit-oauth-explain.
-func authPlugin(p pluginreg.Plugin) bool {
-	_, ok := p.New().(interface {
-		Prepare() (*gateway.Policy, gateway.Authenticator, error)
-	})
-	return ok
 }
 
 // entry is one plugin entry found in the file.
@@ -358,7 +348,7 @@ func checkEntry(res *checkResult, e entry) {
 			strings.Join(pluginreg.Names(), ", ")))
 		return
 	}
-	if e.consumer && authPlugin(plugin) {
+	if e.consumer && plugin.Authenticates {
 		report("warning", nil, "an authentication plugin scoped to a consumer never authenticates anyone: Kong picks consumer-scoped plugins only after a consumer is identified; put it on the route or service")
 	}
 	var cfg map[string]any

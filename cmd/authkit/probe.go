@@ -110,7 +110,7 @@ func runProbe(ctx context.Context, o probeOptions, secret string) []probeCheck {
 		}
 	}
 	if jwksURI != "" {
-		set := jwks.NewRemote(jwksURI, jwks.RemoteOptions{Client: client})
+		set := jwks.NewRemote(jwksURI, jwks.RemoteOptions{Client: client, MinRefresh: jwks.DefaultMinRefresh})
 		if _, err := set.Lookup(ctx, "authkit-probe-no-such-kid"); err != nil && !isCode(err, errcode.KeyNotFound) {
 			checks = append(checks, failCheck("jwks", jwksURI, err))
 		} else if cur := set.Current(); cur != nil {

@@ -9,6 +9,7 @@ package configdoc
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -19,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 )
 
 // Sources maps each plugin to the file and package holding its Config.
@@ -29,8 +31,14 @@ var Sources = []struct{ Plugin, Dir string }{
 	{"authkit-oauth-explain", "pkg/tokenexplain"},
 }
 
-// Row is one documented field.
-type Row struct{ Path, Type, Default, Doc string }
+// Row is one documented field. Default is rendered from the field's
+// `default` tag (Tagged), the value the plugin applies; a field without
+// one may describe a computed default at the end of its doc comment
+// ("Default: [issuer].").
+type Row struct {
+	Path, Type, Default, Doc string
+	Tagged                   bool
+}
 
 // Rows parses the Go files of dir (relative to root) and documents the
 // struct typeName, descending into struct-typed fields declared in the
@@ -77,14 +85,20 @@ func Rows(root, dir, typeName string) ([]Row, error) {
 			if len(f.Names) == 0 || !f.Names[0].IsExported() || f.Tag == nil {
 				continue
 			}
-			tag := reflect.StructTag(strings.Trim(f.Tag.Value, "`")).Get("json")
+			tags := reflect.StructTag(strings.Trim(f.Tag.Value, "`"))
+			tag := tags.Get("json")
 			if tag == "" {
 				continue
 			}
 			doc, def := splitDefault(strings.TrimSpace(f.Doc.Text()))
 			doc = capitalize(strings.TrimPrefix(doc, f.Names[0].Name+" "))
 			typ, elem := kongType(f.Type)
-			rows = append(rows, Row{Path: prefix + tag, Type: typ, Default: def, Doc: oneLine(doc)})
+			row := Row{Path: prefix + tag, Type: typ, Default: def, Doc: oneLine(doc)}
+			if lit, ok := tags.Lookup(kongschema.DefaultTag); ok {
+				row.Tagged = true
+				row.Default = renderDefault(typ, lit)
+			}
+			rows = append(rows, row)
 			if inner, ok := structs[elem]; ok {
 				sub := prefix + tag + "."
 				if strings.HasPrefix(typ, "array") {
@@ -96,6 +110,32 @@ func Rows(root, dir, typeName string) ([]Row, error) {
 	}
 	walk("", st)
 	return rows, nil
+}
+
+// renderDefault writes a `default` tag literal as the README shows it: JSON.
+func renderDefault(typ, lit string) string {
+	switch {
+	case typ == "string":
+		b, _ := json.Marshal(lit)
+		return string(b)
+	case strings.HasPrefix(typ, "array of "):
+		if lit == "" {
+			return "[]"
+		}
+		var items []any
+		for _, s := range strings.Split(lit, ",") {
+			if typ == "array of string" {
+				items = append(items, s)
+			} else {
+				items = append(items, json.RawMessage(s))
+			}
+		}
+		b, _ := json.Marshal(items)
+		return string(b)
+	case strings.HasPrefix(typ, "map "):
+		return "{}"
+	}
+	return lit
 }
 
 func splitDefault(doc string) (string, string) {

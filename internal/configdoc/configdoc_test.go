@@ -23,7 +23,9 @@ func TestReadmeConfigReferenceFresh(t *testing.T) {
 	}
 }
 
-// Every field must say what it does and what its default is.
+// Every field must say what it does and what its default is: a
+// `default` tag, or for a default the plugin computes, a doc comment
+// ending "Default: …" (never both: the tag is the one place).
 func TestEveryFieldDocumented(t *testing.T) {
 	for _, s := range Sources {
 		rows, err := Rows("../..", s.Dir, "Config")
@@ -33,7 +35,10 @@ func TestEveryFieldDocumented(t *testing.T) {
 		for _, r := range rows {
 			nested := strings.Contains(r.Path, ".")
 			if r.Doc == "" || (!nested && r.Default == "") {
-				t.Errorf("%s: %s needs a doc comment ending with its default (\"Default: …\")", s.Plugin, r.Path)
+				t.Errorf("%s: %s needs a doc comment and a default (a `default` tag, or \"Default: …\" for a computed one)", s.Plugin, r.Path)
+			}
+			if r.Tagged && strings.Contains(r.Doc, "Default:") {
+				t.Errorf("%s: %s has a `default` tag and a \"Default:\" comment: keep the tag only", s.Plugin, r.Path)
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -253,3 +254,10 @@ func (v *Verifier) verifyCold(ctx context.Context, h *Header, a *algorithm, sign
 	c.TokenType = h.Typ
 	return c, k, nil
 }
+
+// Algorithms is the allow-list in effect (the configured one, or
+// DefaultAlgorithms).
+func (v *Verifier) Algorithms() []string { return slices.Clone(v.allowed) }
+
+// RequiresTypATJWT reports whether tokens must carry typ "at+jwt".
+func (v *Verifier) RequiresTypATJWT() bool { return v.typAT }

@@ -104,4 +104,7 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 
 func isBodyType(ct string) bool { return bodyKind(ct) != kindOther }
 
-var _ gateway.Authenticator = (*Authenticator)(nil)
+// Policy is the gateway's side of the compiled config (gateway.Compiled).
+func (a *Authenticator) Policy() *gateway.Policy { return a.policy }
+
+var _ gateway.Compiled = (*Authenticator)(nil)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kong-authkit/kong-authkit/pkg/credfile"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 )
 
 // PluginName is the authkit-key plugin's name (= its binary's name).
@@ -13,65 +14,45 @@ const PluginName = "authkit-key"
 
 // Config is authkit-key's configuration, exactly as kong.yaml spells it.
 // Field names and defaults follow Kong's key-auth where they overlap, so a
-// key-auth user keeps their habits.
+// key-auth user keeps their habits. A field's default is its `default` tag
+// (kongschema.ApplyDefaults), read by Compile, the README and Kong's schema
+// alike.
 type Config struct {
-	// KeyNames are the header, query and body parameter names the key is looked for under, in order. Default: ["apikey"].
-	KeyNames []string `json:"key_names"`
-	// KeyInHeader looks for the key in request headers. Default: true.
-	KeyInHeader *bool `json:"key_in_header"`
-	// KeyInQuery looks for the key in the query string. Default: true.
-	KeyInQuery *bool `json:"key_in_query"`
-	// KeyInBody looks for the key in form-urlencoded and JSON bodies (at most 1 MiB). Default: false.
-	KeyInBody bool `json:"key_in_body"`
-	// HideCredentials removes the key from wherever it was found (header, query or body) before proxying. Default: false.
-	HideCredentials bool `json:"hide_credentials"`
-	// Anonymous is the consumer (username or id) to use when authentication fails; empty refuses the request. Default: "".
-	Anonymous string `json:"anonymous"`
-	// RunOnPreflight authenticates CORS preflight (OPTIONS) requests too. Default: true.
-	RunOnPreflight *bool `json:"run_on_preflight"`
-	// Realm is sent in `WWW-Authenticate: Key realm="…"` (bare `Key` when empty). Default: "".
-	Realm string `json:"realm"`
-	// LogLevel is the Kong log level of client refusals (debug, info, notice, warn, err, crit, alert); provider and gateway failures are always logged at err. Default: "notice".
-	LogLevel string `json:"log_level"`
-	// Credentials lists the keys: id, consumer, key_hash ("sha256:<hex>") and an optional RFC 3339 expires_at. Several keys may map to one consumer (rotation). Default: [].
-	Credentials []Credential `json:"credentials"`
-	// CredentialsFile is a JSON or YAML file with more credentials (a list, or {"credentials": [...]}), re-read when it changes. Default: "" (none).
-	CredentialsFile string `json:"credentials_file"`
-
-	meta gateway.Meta
-}
-
-// UnmarshalJSON decodes what Kong sends, keeping Kong's metadata for logs.
-func (c *Config) UnmarshalJSON(b []byte) error {
-	type plain Config
-	return gateway.DecodeConfig(b, (*plain)(c), &c.meta)
-}
-
-// Meta returns Kong's metadata for this config.
-func (c *Config) Meta() *gateway.Meta { return &c.meta }
-
-// Prepare compiles the config once per process.
-func (c *Config) Prepare() (*gateway.Policy, gateway.Authenticator, error) {
-	a, err := gateway.Compile(PluginName, &c.meta, c.Compile)
-	if err != nil {
-		return nil, nil, err
-	}
-	return a.policy, a, nil
-}
-
-func boolOr(p *bool, def bool) bool {
-	if p == nil {
-		return def
-	}
-	return *p
+	// KeyNames are the header, query and body parameter names the key is looked for under, in order.
+	KeyNames []string `json:"key_names" default:"apikey"`
+	// KeyInHeader looks for the key in request headers.
+	KeyInHeader *bool `json:"key_in_header" default:"true"`
+	// KeyInQuery looks for the key in the query string.
+	KeyInQuery *bool `json:"key_in_query" default:"true"`
+	// KeyInBody looks for the key in form-urlencoded and JSON bodies (at most 1 MiB).
+	KeyInBody bool `json:"key_in_body" default:"false"`
+	// HideCredentials removes the key from wherever it was found (header, query or body) before proxying.
+	HideCredentials bool `json:"hide_credentials" default:"false"`
+	// Anonymous is the consumer (username or id) to use when authentication fails; empty refuses the request.
+	Anonymous string `json:"anonymous" default:""`
+	// RunOnPreflight authenticates CORS preflight (OPTIONS) requests too.
+	RunOnPreflight *bool `json:"run_on_preflight" default:"true"`
+	// Realm is sent in `WWW-Authenticate: Key realm="…"` (bare `Key` when empty).
+	Realm string `json:"realm" default:""`
+	// LogLevel is the Kong log level of client refusals (debug, info, notice, warn, err, crit, alert); provider and gateway failures are always logged at err.
+	LogLevel string `json:"log_level" default:"notice"`
+	// Credentials lists the keys: id, consumer, key_hash ("sha256:<hex>") and an optional RFC 3339 expires_at. Several keys may map to one consumer (rotation).
+	Credentials []Credential `json:"credentials" default:""`
+	// CredentialsFile is a JSON or YAML file with more credentials (a list, or {"credentials": [...]}), re-read when it changes; empty is none.
+	CredentialsFile string `json:"credentials_file" default:""`
 }
 
 // Compile applies defaults and validates every field, naming it.
 func (c *Config) Compile() (*Authenticator, error) {
-	names := c.KeyNames
-	if names == nil {
-		names = []string{"apikey"}
+	cfg, err := kongschema.WithDefaults(c)
+	if err != nil {
+		return nil, err
 	}
+	return cfg.compile()
+}
+
+func (c *Config) compile() (*Authenticator, error) {
+	names := c.KeyNames
 	var errs []error
 	if len(names) == 0 {
 		errs = append(errs, errors.New("key_names: at least one name is required"))
@@ -81,7 +62,7 @@ func (c *Config) Compile() (*Authenticator, error) {
 			errs = append(errs, fmt.Errorf("key_names[%d]: must not be empty", i))
 		}
 	}
-	inHeader, inQuery := boolOr(c.KeyInHeader, true), boolOr(c.KeyInQuery, true)
+	inHeader, inQuery := *c.KeyInHeader, *c.KeyInQuery
 	if !inHeader && !inQuery && !c.KeyInBody {
 		errs = append(errs, errors.New("key_in_header, key_in_query, key_in_body: at least one must be true"))
 	}
@@ -105,7 +86,7 @@ func (c *Config) Compile() (*Authenticator, error) {
 		policy: &gateway.Policy{
 			Plugin:         PluginName,
 			Anonymous:      c.Anonymous,
-			RunOnPreflight: boolOr(c.RunOnPreflight, true),
+			RunOnPreflight: *c.RunOnPreflight,
 			LogLevel:       c.LogLevel,
 			Challenge:      gateway.KeyChallenge(c.Realm),
 		},
@@ -114,12 +95,8 @@ func (c *Config) Compile() (*Authenticator, error) {
 		a.policy.Prefetch |= gateway.FactRawQuery
 	}
 	if c.CredentialsFile != "" {
-		a.file = credfile.Watch(c.CredentialsFile, func(b []byte) (*Store, error) {
-			creds, err := credfile.Decode[Credential](b)
-			if err != nil {
-				return nil, err
-			}
-			return Merge(store, "credentials_file", creds)
+		a.file = credfile.WatchList(c.CredentialsFile, func(field string, creds []Credential) (*Store, error) {
+			return Merge(store, field, creds)
 		})
 	}
 	return a, nil

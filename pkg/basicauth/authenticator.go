@@ -100,4 +100,7 @@ func (a *Authenticator) lockedOut(fp string, left time.Duration) error {
 // Warnings are the compiled config's warnings (authkit check prints them).
 func (a *Authenticator) Warnings() []string { return a.policy.Warnings }
 
-var _ gateway.Authenticator = (*Authenticator)(nil)
+// Policy is the gateway's side of the compiled config (gateway.Compiled).
+func (a *Authenticator) Policy() *gateway.Policy { return a.policy }
+
+var _ gateway.Compiled = (*Authenticator)(nil)

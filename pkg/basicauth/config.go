@@ -8,74 +8,52 @@ import (
 
 	"github.com/kong-authkit/kong-authkit/pkg/credfile"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 )
 
 // PluginName is the authkit-basic plugin's name (= its binary's name).
 const PluginName = "authkit-basic"
 
 // Config is authkit-basic's configuration, exactly as kong.yaml spells it.
-// The plugin binary declares `type Config basicauth.Config`, so Kong's
-// schema is reflected from these fields (go-pdk: the json tag is the field
-// name; no omitempty; only string/bool/int/slice/map/struct types).
+// The plugin binary serves it through gateway.NewPlugin, and Kong's schema
+// is reflected from these fields (go-pdk's rules: the json tag is the field
+// name; no omitempty; only string/bool/int/slice/map/struct types). A
+// field's default is its `default` tag (kongschema.ApplyDefaults), read by
+// Compile, the README and Kong's schema alike.
 type Config struct {
-	// Realm is sent in `WWW-Authenticate: Basic realm="…", charset="UTF-8"`. Default: "service".
-	Realm *string `json:"realm"`
-	// HideCredentials removes the Authorization (or Proxy-Authorization) header before proxying. Default: false.
-	HideCredentials bool `json:"hide_credentials"`
-	// Anonymous is the consumer (username or id) to use when authentication fails; empty refuses the request. Default: "".
-	Anonymous string `json:"anonymous"`
-	// RunOnPreflight authenticates CORS preflight (OPTIONS) requests too. Default: true.
-	RunOnPreflight *bool `json:"run_on_preflight"`
-	// LogLevel is the Kong log level of client refusals (debug, info, notice, warn, err, crit, alert); provider and gateway failures are always logged at err. Default: "notice".
-	LogLevel string `json:"log_level"`
-	// Credentials lists the users: username, password_hash (bcrypt, argon2id or PBKDF2-SHA256; plaintext is refused) and the Kong consumer to map to. Default: [].
-	Credentials []Credential `json:"credentials"`
-	// CredentialsFile is a JSON or YAML file with more credentials (a list, or {"credentials": [...]}), re-read when it changes. Default: "" (none).
-	CredentialsFile string `json:"credentials_file"`
-	// CacheTTLSeconds is how long a verified password stays cached (as a SHA-256 of the inputs, never the password); 0 disables the cache. Default: 300.
-	CacheTTLSeconds *int `json:"cache_ttl_seconds"`
-	// MaxFailures locks a username out for one client IP after this many wrong passwords within lockout_seconds; attempts being verified count too, so no more than this many wrong passwords are ever hashed per user, client IP and window; 0 disables the lockout. Default: 0.
-	MaxFailures int `json:"max_failures"`
-	// LockoutSeconds is the window failures are counted in, and how long a locked pair stays locked. Default: 0 (off).
-	LockoutSeconds int `json:"lockout_seconds"`
-
-	meta gateway.Meta
-}
-
-// UnmarshalJSON decodes what Kong sends: the schema fields plus Kong's own
-// keys (route id, plugin id) kept for log lines.
-func (c *Config) UnmarshalJSON(b []byte) error {
-	type plain Config
-	return gateway.DecodeConfig(b, (*plain)(c), &c.meta)
-}
-
-// Meta returns Kong's metadata for this config.
-func (c *Config) Meta() *gateway.Meta { return &c.meta }
-
-// Prepare compiles the config once per process (gateway.Compile) and
-// returns the shared policy and authenticator.
-func (c *Config) Prepare() (*gateway.Policy, gateway.Authenticator, error) {
-	a, err := gateway.Compile(PluginName, &c.meta, c.Compile)
-	if err != nil {
-		return nil, nil, err
-	}
-	return a.policy, a, nil
+	// Realm is sent in `WWW-Authenticate: Basic realm="…", charset="UTF-8"`.
+	Realm *string `json:"realm" default:"service"`
+	// HideCredentials removes the Authorization (or Proxy-Authorization) header before proxying.
+	HideCredentials bool `json:"hide_credentials" default:"false"`
+	// Anonymous is the consumer (username or id) to use when authentication fails; empty refuses the request.
+	Anonymous string `json:"anonymous" default:""`
+	// RunOnPreflight authenticates CORS preflight (OPTIONS) requests too.
+	RunOnPreflight *bool `json:"run_on_preflight" default:"true"`
+	// LogLevel is the Kong log level of client refusals (debug, info, notice, warn, err, crit, alert); provider and gateway failures are always logged at err.
+	LogLevel string `json:"log_level" default:"notice"`
+	// Credentials lists the users: username, password_hash (bcrypt, argon2id or PBKDF2-SHA256; plaintext is refused) and the Kong consumer to map to.
+	Credentials []Credential `json:"credentials" default:""`
+	// CredentialsFile is a JSON or YAML file with more credentials (a list, or {"credentials": [...]}), re-read when it changes; empty is none.
+	CredentialsFile string `json:"credentials_file" default:""`
+	// CacheTTLSeconds is how long a verified password stays cached (as a SHA-256 of the inputs, never the password); 0 disables the cache.
+	CacheTTLSeconds *int `json:"cache_ttl_seconds" default:"300"`
+	// MaxFailures locks a username out for one client IP after this many wrong passwords within lockout_seconds; attempts being verified count too, so no more than this many wrong passwords are ever hashed per user, client IP and window; 0 disables the lockout.
+	MaxFailures int `json:"max_failures" default:"0"`
+	// LockoutSeconds is the window failures are counted in, and how long a locked pair stays locked; 0 is off.
+	LockoutSeconds int `json:"lockout_seconds" default:"0"`
 }
 
 // Compile applies defaults and validates every field, naming the field.
 func (c *Config) Compile() (*Authenticator, error) {
-	realm := "service"
-	if c.Realm != nil {
-		realm = *c.Realm
+	cfg, err := kongschema.WithDefaults(c)
+	if err != nil {
+		return nil, err
 	}
-	runOnPreflight := true
-	if c.RunOnPreflight != nil {
-		runOnPreflight = *c.RunOnPreflight
-	}
-	ttl := 300
-	if c.CacheTTLSeconds != nil {
-		ttl = *c.CacheTTLSeconds
-	}
+	return cfg.compile()
+}
+
+func (c *Config) compile() (*Authenticator, error) {
+	realm, runOnPreflight, ttl := *c.Realm, *c.RunOnPreflight, *c.CacheTTLSeconds
 	var errs []error
 	if err := gateway.CheckLogLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
@@ -120,12 +98,8 @@ func (c *Config) Compile() (*Authenticator, error) {
 		a.policy.Prefetch |= gateway.FactClientIP
 	}
 	if c.CredentialsFile != "" {
-		a.file = credfile.Watch(c.CredentialsFile, func(b []byte) (*Store, error) {
-			creds, err := credfile.Decode[Credential](b)
-			if err != nil {
-				return nil, err
-			}
-			return Merge(store, "credentials_file", creds)
+		a.file = credfile.WatchList(c.CredentialsFile, func(field string, creds []Credential) (*Store, error) {
+			return Merge(store, field, creds)
 		})
 	}
 	return a, nil

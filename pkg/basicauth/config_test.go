@@ -1,6 +1,7 @@
 package basicauth
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -279,7 +280,7 @@ func FuzzConfigJSON(f *testing.F) {
 	f.Add([]byte(`{"credentials":null,"credentials_file":"/nonexistent"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c Config
-		if err := c.UnmarshalJSON(data); err != nil {
+		if err := json.Unmarshal(data, &c); err != nil {
 			return
 		}
 		a, err := c.Compile()

@@ -2,9 +2,10 @@ package basicauth
 
 import (
 	"container/heap"
-	"crypto/sha256"
 	"sync"
 	"time"
+
+	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
 // Lockout counts wrong passwords per (username, client IP) in a fixed
@@ -74,14 +75,7 @@ func newLockout(max int, span time.Duration, capacity int) *Lockout {
 	return &Lockout{Max: max, Window: span, now: time.Now, cap: capacity, pairs: map[[32]byte]*pair{}}
 }
 
-func lockKey(user, ip string) [32]byte {
-	h := sha256.New()
-	writeLP(h, user)
-	writeLP(h, ip)
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
-}
+func lockKey(user, ip string) [32]byte { return secret.Key(user, ip) }
 
 // current returns the pair's live state, dropping one whose window is over.
 func (l *Lockout) current(k [32]byte, now time.Time) *pair {

@@ -1,15 +1,13 @@
 package basicauth
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"hash"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 
 	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 	"github.com/kong-authkit/kong-authkit/pkg/passwd"
+	"github.com/kong-authkit/kong-authkit/pkg/secret"
 	"github.com/kong-authkit/kong-authkit/pkg/ttlcache"
 )
 
@@ -30,22 +28,7 @@ func newVerifiedCache(ttl time.Duration) *verifiedCache {
 // no plaintext is kept, two different inputs cannot collide by
 // concatenation (the Traefik advisory pattern), and changing a user's hash
 // invalidates the entry.
-func cacheKey(user, pass, stored string) [32]byte {
-	h := sha256.New()
-	writeLP(h, user)
-	writeLP(h, pass)
-	writeLP(h, stored)
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
-}
-
-func writeLP(h hash.Hash, s string) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-	h.Write(n[:])
-	h.Write([]byte(s))
-}
+func cacheKey(user, pass, stored string) [32]byte { return secret.Key(user, pass, stored) }
 
 // attempt is one password to check: the user (nil if unknown), the hash
 // to verify (the user's, or the store's fake), and its cache key.

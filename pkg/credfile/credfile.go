@@ -83,6 +83,20 @@ func Watch[T any](path string, parse func([]byte) (T, error)) *Watched[T] {
 	return &Watched[T]{path: path, parse: parse, now: time.Now}
 }
 
+// WatchList is Watch for a file of credentials of type C (Decode's
+// formats) that merge builds a store S from: the static credentials of the
+// config plus the file's, named "credentials_file" in errors.
+func WatchList[C, S any](path string, merge func(field string, creds []C) (S, error)) *Watched[S] {
+	return Watch(path, func(b []byte) (S, error) {
+		creds, err := Decode[C](b)
+		if err != nil {
+			var zero S
+			return zero, err
+		}
+		return merge("credentials_file", creds)
+	})
+}
+
 // Get returns the current parsed content. A file that cannot be read or
 // parsed yields an error (fail closed: a broken credentials file refuses
 // requests rather than keeping revoked credentials alive).

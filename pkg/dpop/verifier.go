@@ -182,3 +182,9 @@ func (v *Verifier) Spend(ctx context.Context, p *Proof) error {
 	}
 	return nil
 }
+
+// Lifetime is dpop_proof_lifetime as compiled.
+func (v *Verifier) Lifetime() time.Duration { return v.lifetime }
+
+// UsesNonces reports whether proofs must carry a server nonce.
+func (v *Verifier) UsesNonces() bool { return v.nonces != nil }

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"maps"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -123,6 +128,46 @@ func TestWithCopiesTheReceiver(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestEveryCodeHasAnEntry reads this package's source for every constant
+// of type Code: one without a catalog entry would refuse as
+// INTERNAL_ERROR (Lookup fails closed) instead of with its own status,
+// message and hint.
+func TestEveryCodeHasAnEntry(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var consts []string
+	for _, p := range pkgs {
+		for _, f := range p.Files {
+			for _, d := range f.Decls {
+				gd, ok := d.(*ast.GenDecl)
+				if !ok || gd.Tok != token.CONST {
+					continue
+				}
+				for _, s := range gd.Specs {
+					vs := s.(*ast.ValueSpec)
+					if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Code" {
+						continue
+					}
+					for i, n := range vs.Names {
+						lit := vs.Values[i].(*ast.BasicLit)
+						code, _ := strconv.Unquote(lit.Value)
+						consts = append(consts, n.Name)
+						if _, ok := Lookup(Code(code)); !ok {
+							t.Errorf("%s (%s) has no catalog entry", n.Name, code)
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(consts) != len(All()) {
+		t.Errorf("%d Code constants, %d catalog entries: an entry without a constant, or a constant declared without the Code type", len(consts), len(All()))
+	}
 }
 
 func TestOutcomes(t *testing.T) {

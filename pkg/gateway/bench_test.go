@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"slices"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
@@ -18,16 +19,16 @@ func (benchKong) Method() (string, error)                 { return "GET", nil }
 func (benchKong) RawQuery() (string, error)               { return "", nil }
 func (benchKong) RawBody() ([]byte, error)                { return nil, nil }
 func (benchKong) ClientIP() (string, error)               { return "192.0.2.1", nil }
-func (benchKong) RequestURL() (RequestURL, error)         { return RequestURL{}, nil }
+func (benchKong) RequestURL() (gateway.RequestURL, error) { return gateway.RequestURL{}, nil }
 func (benchKong) Credential() (string, error)             { return "", nil }
-func (benchKong) LoadConsumer(string) (Consumer, error) {
-	return Consumer{ID: "c-1", Username: "alice"}, nil
+func (benchKong) LoadConsumer(string) (gateway.Consumer, error) {
+	return gateway.Consumer{ID: "c-1", Username: "alice"}, nil
 }
-func (benchKong) Authenticate(*Consumer, string) error       { return nil }
-func (benchKong) SetUpstreamHeaders(map[string]string) error { return nil }
-func (benchKong) SetUpstreamRawQuery(string) error           { return nil }
-func (benchKong) SetUpstreamBody([]byte) error               { return nil }
-func (benchKong) Log(string, string) error                   { return nil }
+func (benchKong) Authenticate(*gateway.Consumer, string) error { return nil }
+func (benchKong) SetUpstreamHeaders(map[string]string) error   { return nil }
+func (benchKong) SetUpstreamRawQuery(string) error             { return nil }
+func (benchKong) SetUpstreamBody([]byte) error                 { return nil }
+func (benchKong) Log(string, string) error                     { return nil }
 func (benchKong) SetSerializeValue(string, map[string]any) error {
 	return nil
 }
@@ -37,22 +38,22 @@ func (benchKong) ServiceResponse() (int, map[string][]string, []byte, error) {
 }
 func (benchKong) SetResponseHeader(string, string) error { return nil }
 
-var _ Kong = benchKong{}
+var _ gateway.Kong = benchKong{}
 
 // benchServe runs the whole decision path of one access event (Serve: the
 // prefetch, the authenticator, the consumer cache, the identity headers or
 // the refusal's record, log line and body) with metrics off or on.
 // Compare …/metrics=off with …/metrics=on: the difference is what
 // counting costs a request.
-func benchServe(b *testing.B, auth Authenticator) {
+func benchServe(b *testing.B, auth gateway.Authenticator) {
 	var plain struct {
 		Realm string `json:"realm"`
 	}
-	var meta Meta
-	if err := DecodeConfig([]byte(`{"realm":"r","route_id":"9a1c2b3d-bench","__seq__":1}`), &plain, &meta); err != nil {
+	var meta gateway.Meta
+	if err := gateway.DecodeConfig([]byte(`{"realm":"r","route_id":"9a1c2b3d-bench","__seq__":1}`), &plain, &meta); err != nil {
 		b.Fatal(err)
 	}
-	pol := &Policy{Plugin: "authkit-bench", RunOnPreflight: true, Challenge: BasicChallenge("r")}
+	pol := &gateway.Policy{Plugin: "authkit-bench", RunOnPreflight: true, Challenge: gateway.BasicChallenge("r")}
 	prep := prepared(pol, auth)
 	k := benchKong{headers: map[string][]string{"authorization": {"Basic YWxpY2U6cHc="}}}
 	for _, on := range []bool{false, true} {
@@ -67,23 +68,23 @@ func benchServe(b *testing.B, auth Authenticator) {
 				metrics.Disable()
 			}
 			defer metrics.Disable()
-			Serve(k, "authkit-bench", &meta, prep) // warm the caches
+			gateway.Serve(k, "authkit-bench", &meta, prep) // warm the caches
 			b.ReportAllocs()
 			for b.Loop() {
-				Serve(k, "authkit-bench", &meta, prep)
+				gateway.Serve(k, "authkit-bench", &meta, prep)
 			}
 		})
 	}
 }
 
 func BenchmarkServeAccept(b *testing.B) {
-	benchServe(b, authFunc(func(r *Request) (*Identity, error) {
-		return &Identity{Consumer: "alice", CredentialID: "alice"}, nil
+	benchServe(b, authFunc(func(r *gateway.Request) (*gateway.Identity, error) {
+		return &gateway.Identity{Consumer: "alice", CredentialID: "alice"}, nil
 	}))
 }
 
 func BenchmarkServeRefuse(b *testing.B) {
-	benchServe(b, authFunc(func(r *Request) (*Identity, error) {
+	benchServe(b, authFunc(func(r *gateway.Request) (*gateway.Identity, error) {
 		return nil, errcode.New(errcode.BasicInvalidCredentials, "unknown user or wrong password").With("credential", "1f9d3a2b")
 	}))
 }
@@ -92,17 +93,17 @@ func BenchmarkServeRefuse(b *testing.B) {
 // decision path on a busy machine: each of b.N rounds runs 200 decisions
 // with metrics off and 200 with metrics on (in alternating order), and
 // the figures are medians over the rounds: off-ns/op, on-ns/op and
-// added-ns/op, the median of the rounds' differences. Run it with
+// added-ns/op, the median of the rounds' differences. gateway.Run it with
 // -benchtime 2000x or so.
 func BenchmarkServeMetricsOverhead(b *testing.B) {
 	for _, c := range []struct {
 		name string
-		auth Authenticator
+		auth gateway.Authenticator
 	}{
-		{"accept", authFunc(func(r *Request) (*Identity, error) {
-			return &Identity{Consumer: "alice", CredentialID: "alice"}, nil
+		{"accept", authFunc(func(r *gateway.Request) (*gateway.Identity, error) {
+			return &gateway.Identity{Consumer: "alice", CredentialID: "alice"}, nil
 		})},
-		{"refuse", authFunc(func(r *Request) (*Identity, error) {
+		{"refuse", authFunc(func(r *gateway.Request) (*gateway.Identity, error) {
 			return nil, errcode.New(errcode.BasicInvalidCredentials, "unknown user or wrong password").With("credential", "1f9d3a2b")
 		})},
 	} {
@@ -110,11 +111,11 @@ func BenchmarkServeMetricsOverhead(b *testing.B) {
 			var plain struct {
 				Realm string `json:"realm"`
 			}
-			var meta Meta
-			if err := DecodeConfig([]byte(`{"realm":"r","route_id":"9a1c2b3d-overhead","__seq__":1}`), &plain, &meta); err != nil {
+			var meta gateway.Meta
+			if err := gateway.DecodeConfig([]byte(`{"realm":"r","route_id":"9a1c2b3d-overhead","__seq__":1}`), &plain, &meta); err != nil {
 				b.Fatal(err)
 			}
-			prep := prepared(&Policy{Plugin: "authkit-bench", RunOnPreflight: true, Challenge: BasicChallenge("r")}, c.auth)
+			prep := prepared(&gateway.Policy{Plugin: "authkit-bench", RunOnPreflight: true, Challenge: gateway.BasicChallenge("r")}, c.auth)
 			k := benchKong{headers: map[string][]string{"authorization": {"Basic YWxpY2U6cHc="}}}
 			const per = 200
 			round := func(on bool) float64 {
@@ -125,7 +126,7 @@ func BenchmarkServeMetricsOverhead(b *testing.B) {
 				}
 				start := time.Now()
 				for range per {
-					Serve(k, "authkit-bench", &meta, prep)
+					gateway.Serve(k, "authkit-bench", &meta, prep)
 				}
 				return float64(time.Since(start).Nanoseconds()) / per
 			}

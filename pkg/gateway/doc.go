@@ -8,7 +8,10 @@
 // Every PDK call is a socket round trip to Kong costing tens of
 // microseconds (kong-go-plugins.md §3.3, §6), more than the crypto on a
 // cached path. The package therefore makes as few calls as it can and
-// routes every call through one place (pdkcalls.go) so the count is known:
+// routes every call through one interface, Kong (kong.go: one method, one
+// call), so the count is known; over the project's plugin server the
+// reads of a request go in one batch and the calls that answer nothing are
+// deferred (pipelined.go, docs/plugin-server.md):
 //
 //	success:  get_headers, authenticate, service.request.set_headers  (3)
 //	refusal:  get_headers, log.<level>, log.set_serialize_value, exit (4)

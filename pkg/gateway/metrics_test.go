@@ -1,10 +1,11 @@
-package gateway
+package gateway_test
 
 import (
 	"testing"
 
 	"github.com/kong-authkit/kong-authkit/internal/promtest"
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
@@ -25,38 +26,42 @@ func decisionsOn(t *testing.T, route string) func(metric string, labels ...strin
 	}
 }
 
-// Every path through Serve counts exactly one decision, the final one,
+// Every path through gateway.Serve counts exactly one decision, the final one,
 // or none when the plugin decided nothing.
 func TestServeCountsDecisions(t *testing.T) {
-	resetConsumerCache()
+	gateway.ResetConsumerCache()
 	const route = "0f7e3c1a-metrics-serve"
 	delta := decisionsOn(t, route)
-	meta := &Meta{RouteID: route}
-	ok := authFunc(func(r *Request) (*Identity, error) { return &Identity{Consumer: "alice", CredentialID: "c"}, nil })
-	stale := authFunc(func(r *Request) (*Identity, error) {
-		return &Identity{Consumer: "alice", CredentialID: "c", Warning: errcode.New(errcode.ProviderUnreachable, "stale keys")}, nil
+	meta := &gateway.Meta{RouteID: route}
+	ok := authFunc(func(r *gateway.Request) (*gateway.Identity, error) {
+		return &gateway.Identity{Consumer: "alice", CredentialID: "c"}, nil
 	})
-	bad := authFunc(func(r *Request) (*Identity, error) { return nil, errcode.New(errcode.BasicInvalidCredentials, "") })
-	boom := authFunc(func(*Request) (*Identity, error) { panic("boom") })
-	plain := &Policy{Plugin: "p", RunOnPreflight: true}
-	anon := &Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon"}
-	ghost := &Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "ghost"}
-	noPreflight := &Policy{Plugin: "p", RunOnPreflight: false}
+	stale := authFunc(func(r *gateway.Request) (*gateway.Identity, error) {
+		return &gateway.Identity{Consumer: "alice", CredentialID: "c", Warning: errcode.New(errcode.ProviderUnreachable, "stale keys")}, nil
+	})
+	bad := authFunc(func(r *gateway.Request) (*gateway.Identity, error) {
+		return nil, errcode.New(errcode.BasicInvalidCredentials, "")
+	})
+	boom := authFunc(func(*gateway.Request) (*gateway.Identity, error) { panic("boom") })
+	plain := &gateway.Policy{Plugin: "p", RunOnPreflight: true}
+	anon := &gateway.Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon"}
+	ghost := &gateway.Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "ghost"}
+	noPreflight := &gateway.Policy{Plugin: "p", RunOnPreflight: false}
 
-	Serve(newFake(), "p", meta, prepared(plain, ok))    // accepted
-	Serve(newFake(), "p", meta, prepared(plain, ok))    // accepted (warm)
-	Serve(newFake(), "p", meta, prepared(plain, stale)) // accepted + warning
-	Serve(newFake(), "p", meta, prepared(plain, bad))   // refused
-	Serve(newFake(), "p", meta, prepared(anon, bad))    // anonymous
-	Serve(newFake(), "p", meta, prepared(ghost, bad))   // the anonymous consumer is missing: refused
-	Serve(newFake(), "p", meta, prepared(plain, boom))  // panic: refused INTERNAL_ERROR
-	Serve(newFake(), "p", meta, func() (*Policy, Authenticator, error) { return nil, nil, errTest("bad") })
+	gateway.Serve(newFake(), "p", meta, prepared(plain, ok))    // accepted
+	gateway.Serve(newFake(), "p", meta, prepared(plain, ok))    // accepted (warm)
+	gateway.Serve(newFake(), "p", meta, prepared(plain, stale)) // accepted + warning
+	gateway.Serve(newFake(), "p", meta, prepared(plain, bad))   // refused
+	gateway.Serve(newFake(), "p", meta, prepared(anon, bad))    // anonymous
+	gateway.Serve(newFake(), "p", meta, prepared(ghost, bad))   // the anonymous consumer is missing: refused
+	gateway.Serve(newFake(), "p", meta, prepared(plain, boom))  // panic: refused INTERNAL_ERROR
+	gateway.Serve(newFake(), "p", meta, func() (*gateway.Policy, gateway.Authenticator, error) { return nil, nil, errTest("bad") })
 	pre := newFake()
-	pre.method = "OPTIONS"
-	Serve(pre, "p", meta, prepared(noPreflight, ok)) // let through undecided
+	pre.Req.Method = "OPTIONS"
+	gateway.Serve(pre, "p", meta, prepared(noPreflight, ok)) // let through undecided
 	other := newFake()
-	other.credential = "another-plugin"
-	Serve(other, "p", meta, prepared(anon, bad)) // Kong's logical OR: undecided
+	other.Req.Credential = "another-plugin"
+	gateway.Serve(other, "p", meta, prepared(anon, bad)) // gateway.Kong's logical OR: undecided
 
 	for _, c := range []struct {
 		labels []string
@@ -83,10 +88,10 @@ func TestServeCountsDecisions(t *testing.T) {
 func TestConfigWarningsCounted(t *testing.T) {
 	const route = "0f7e3c1a-metrics-warn"
 	delta := decisionsOn(t, route)
-	pol := &Policy{Plugin: "p", RunOnPreflight: true, Warnings: []string{"mixed hash costs"}}
-	ok := authFunc(func(r *Request) (*Identity, error) { return &Identity{CredentialID: "c"}, nil })
+	pol := &gateway.Policy{Plugin: "p", RunOnPreflight: true, Warnings: []string{"mixed hash costs"}}
+	ok := authFunc(func(r *gateway.Request) (*gateway.Identity, error) { return &gateway.Identity{CredentialID: "c"}, nil })
 	for range 3 {
-		Serve(newFake(), "p", &Meta{RouteID: route}, prepared(pol, ok))
+		gateway.Serve(newFake(), "p", &gateway.Meta{RouteID: route}, prepared(pol, ok))
 	}
 	if got := delta("authkit_warnings_total", "code", "CONFIG_INVALID"); got != 1 {
 		t.Errorf("config warnings counted %v times, want 1", got)
@@ -102,17 +107,19 @@ func TestConfigWarningsCounted(t *testing.T) {
 func TestExchangeCountsDecisions(t *testing.T) {
 	const route = "0f7e3c1a-metrics-exchange"
 	delta := decisionsOn(t, route)
-	meta := &Meta{RouteID: route}
-	pol := func() (*Policy, error) { return &Policy{Plugin: "x"}, nil }
-	run := func(fn func(x *Exchange)) { Run(newFake(), "x", meta, pol, fn) }
-	run(func(x *Exchange) {}) // access with nothing to check: undecided
-	run(func(x *Exchange) { x.Refuse(errcode.New(errcode.RedirectURIMismatch, "")) })
-	run(func(x *Exchange) { x.Annotate(errcode.New(errcode.ClientAuthFailed, ""), "X-Authkit-Code") })
-	run(func(x *Exchange) {
+	meta := &gateway.Meta{RouteID: route}
+	pol := func() (*gateway.Policy, error) { return &gateway.Policy{Plugin: "x"}, nil }
+	run := func(fn func(x *gateway.Exchange)) { gateway.Run(newFake(), "x", meta, pol, fn) }
+	run(func(x *gateway.Exchange) {}) // access with nothing to check: undecided
+	run(func(x *gateway.Exchange) { x.Refuse(errcode.New(errcode.RedirectURIMismatch, "")) })
+	run(func(x *gateway.Exchange) { x.Annotate(errcode.New(errcode.ClientAuthFailed, ""), "X-Authkit-Code") })
+	run(func(x *gateway.Exchange) {
 		x.Replace(errcode.New(errcode.ProviderInvalidResp, ""), 502, []byte("{}"), nil)
 	})
-	run(func(x *Exchange) { x.Warn(errcode.New(errcode.ProviderInvalidResp, "no-store"), "X-Authkit-Code") })
-	run(func(x *Exchange) { x.Accept() })
+	run(func(x *gateway.Exchange) {
+		x.Warn(errcode.New(errcode.ProviderInvalidResp, "no-store"), "X-Authkit-Code")
+	})
+	run(func(x *gateway.Exchange) { x.Accept() })
 
 	for _, c := range []struct {
 		labels []string
@@ -133,7 +140,7 @@ func TestExchangeCountsDecisions(t *testing.T) {
 	}
 }
 
-// The memo keeps one Route per instance: a config decoded from Kong's JSON
+// The memo keeps one Route per instance: a config decoded from gateway.Kong's JSON
 // counts under its route_id.
 func TestDecodedMetaCountsUnderItsRoute(t *testing.T) {
 	const route = "0f7e3c1a-metrics-decoded"
@@ -141,15 +148,15 @@ func TestDecodedMetaCountsUnderItsRoute(t *testing.T) {
 	var plain struct {
 		Realm string `json:"realm"`
 	}
-	var meta Meta
-	if err := DecodeConfig([]byte(`{"realm":"r","route_id":"`+route+`","__seq__":3}`), &plain, &meta); err != nil {
+	var meta gateway.Meta
+	if err := gateway.DecodeConfig([]byte(`{"realm":"r","route_id":"`+route+`","__seq__":3}`), &plain, &meta); err != nil {
 		t.Fatal(err)
 	}
-	ok := authFunc(func(r *Request) (*Identity, error) { return &Identity{CredentialID: "c"}, nil })
+	ok := authFunc(func(r *gateway.Request) (*gateway.Identity, error) { return &gateway.Identity{CredentialID: "c"}, nil })
 	for range 2 {
-		Serve(newFake(), "p", &meta, prepared(&Policy{Plugin: "p", RunOnPreflight: true}, ok))
+		gateway.Serve(newFake(), "p", &meta, prepared(&gateway.Policy{Plugin: "p", RunOnPreflight: true}, ok))
 	}
-	if meta.memo.route.Load() == nil {
+	if !gateway.MemoHasRoute(&meta) {
 		t.Fatal("the Route is not kept in the memo")
 	}
 	if got := delta("authkit_decisions_total", "outcome", "accepted"); got != 2 {

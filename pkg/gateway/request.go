@@ -176,3 +176,8 @@ type bodyResult struct {
 
 // Meta returns what Kong told the plugin about its own config.
 func (r *Request) Meta() *Meta { return r.meta }
+
+// NewRequest is the Request an Authenticator reads over k: each fact is
+// fetched from k at most once, when first asked for. Serve builds its own;
+// this is for tests of Authenticators (pkg/gateway/gatewaytest).
+func NewRequest(k Kong, meta *Meta) *Request { return &Request{kong: k, meta: meta} }

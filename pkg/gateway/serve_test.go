@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"encoding/json"
@@ -7,55 +7,56 @@ import (
 	"testing"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+	"github.com/kong-authkit/kong-authkit/pkg/gateway/gatewaytest"
 )
 
-type authFunc func(r *Request) (*Identity, error)
+type authFunc func(r *gateway.Request) (*gateway.Identity, error)
 
-func (f authFunc) Authenticate(r *Request) (*Identity, error) { return f(r) }
+func (f authFunc) Authenticate(r *gateway.Request) (*gateway.Identity, error) { return f(r) }
 
-func prepared(p *Policy, a Authenticator) Prepare {
-	return func() (*Policy, Authenticator, error) { return p, a, nil }
+func prepared(p *gateway.Policy, a gateway.Authenticator) gateway.Prepare {
+	return func() (*gateway.Policy, gateway.Authenticator, error) { return p, a, nil }
 }
 
-func newFake() *fakeKong {
-	alice := Consumer{ID: "8a2c7c43-1c8e-4b0e-9d4a-1b1b1b1b1b1b", Username: "alice", CustomID: "c-1"}
-	anon := Consumer{ID: "0d3c1c43-1c8e-4b0e-9d4a-2b2b2b2b2b2b", Username: "anon"}
-	return &fakeKong{
-		headers:   map[string][]string{"x-consumer-id": {"spoofed"}},
-		consumers: map[string]Consumer{"alice": alice, alice.ID: alice, "anon": anon},
-	}
+// newFake is a Kong whose request carries a spoofed X-Consumer-ID, with
+// the consumers alice (by id and username) and anon (by username).
+func newFake() *gatewaytest.Kong {
+	alice := gateway.Consumer{ID: "8a2c7c43-1c8e-4b0e-9d4a-1b1b1b1b1b1b", Username: "alice", CustomID: "c-1"}
+	anon := gateway.Consumer{ID: "0d3c1c43-1c8e-4b0e-9d4a-2b2b2b2b2b2b", Username: "anon"}
+	k := gatewaytest.New(gatewaytest.Request{Headers: map[string][]string{"x-consumer-id": {"spoofed"}}})
+	k.Consumers = map[string]gateway.Consumer{"alice": alice, alice.ID: alice, "anon": anon}
+	return k
 }
-
-func resetConsumerCache() { consumers.Purge() }
 
 func TestSuccessSetsAndClearsIdentityHeaders(t *testing.T) {
-	resetConsumerCache()
+	gateway.ResetConsumerCache()
 	f := newFake()
-	pol := &Policy{Plugin: "p", RunOnPreflight: true}
-	ok := authFunc(func(r *Request) (*Identity, error) {
-		return &Identity{Consumer: "alice", CredentialID: "cred-1", Headers: map[string]string{"Authorization": ""}}, nil
+	pol := &gateway.Policy{Plugin: "p", RunOnPreflight: true}
+	ok := authFunc(func(r *gateway.Request) (*gateway.Identity, error) {
+		return &gateway.Identity{Consumer: "alice", CredentialID: "cred-1", Headers: map[string]string{"Authorization": ""}}, nil
 	})
-	Serve(f, "p", &Meta{}, prepared(pol, ok))
-	if f.exited {
-		t.Fatalf("success must not exit: %s", f.body)
+	gateway.Serve(f, "p", &gateway.Meta{}, prepared(pol, ok))
+	if f.Exited {
+		t.Fatalf("success must not exit: %s", f.Body)
 	}
 	want := map[string]string{
-		HeaderConsumerID: "8a2c7c43-1c8e-4b0e-9d4a-1b1b1b1b1b1b", HeaderConsumerUsername: "alice", HeaderConsumerCustomID: "c-1",
-		HeaderCredentialIdentity: "cred-1", HeaderAnonymousConsumer: "", "Authorization": "",
+		gateway.HeaderConsumerID: "8a2c7c43-1c8e-4b0e-9d4a-1b1b1b1b1b1b", gateway.HeaderConsumerUsername: "alice", gateway.HeaderConsumerCustomID: "c-1",
+		gateway.HeaderCredentialIdentity: "cred-1", gateway.HeaderAnonymousConsumer: "", "Authorization": "",
 	}
 	for k, v := range want {
-		if got, present := f.upstream[k]; !present || got != v {
+		if got, present := f.Upstream[k]; !present || got != v {
 			t.Errorf("upstream %s = %q (present %v), want %q", k, got, present, v)
 		}
 	}
-	if f.callList() != "get_headers,load_consumer,authenticate,set_headers" {
-		t.Errorf("calls: %s", f.callList())
+	if f.CallList() != "get_headers,load_consumer,authenticate,set_headers" {
+		t.Errorf("calls: %s", f.CallList())
 	}
 	// Warm: the consumer comes from the cache, no load_consumer.
 	f2 := newFake()
-	Serve(f2, "p", &Meta{}, prepared(pol, ok))
-	if f2.callList() != "get_headers,authenticate,set_headers" {
-		t.Errorf("warm calls: %s", f2.callList())
+	gateway.Serve(f2, "p", &gateway.Meta{}, prepared(pol, ok))
+	if f2.CallList() != "get_headers,authenticate,set_headers" {
+		t.Errorf("warm calls: %s", f2.CallList())
 	}
 }
 
@@ -63,150 +64,152 @@ func TestSuccessSetsAndClearsIdentityHeaders(t *testing.T) {
 // UTF-8) refuse the request: every header would otherwise look absent.
 func TestUnreadableHeadersRefuse(t *testing.T) {
 	f := newFake()
-	f.headersErr = errors.New("string field contains invalid UTF-8")
-	pol := &Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon"}
-	Serve(f, "p", &Meta{}, prepared(pol, authFunc(func(*Request) (*Identity, error) { t.Fatal("must not run"); return nil, nil })))
-	if !f.exited || f.status != 500 || !strings.Contains(string(f.body), "INTERNAL_ERROR") {
-		t.Fatalf("%d %s (calls %s)", f.status, f.body, f.callList())
+	f.Req.HeadersErr = errors.New("string field contains invalid UTF-8")
+	pol := &gateway.Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon"}
+	gateway.Serve(f, "p", &gateway.Meta{}, prepared(pol, authFunc(func(*gateway.Request) (*gateway.Identity, error) { t.Fatal("must not run"); return nil, nil })))
+	if !f.Exited || f.Status != 500 || !strings.Contains(string(f.Body), "INTERNAL_ERROR") {
+		t.Fatalf("%d %s (calls %s)", f.Status, f.Body, f.CallList())
 	}
 }
 
 func TestRefusalShape(t *testing.T) {
-	resetConsumerCache()
+	gateway.ResetConsumerCache()
 	f := newFake()
-	pol := &Policy{Plugin: "authkit-basic", RunOnPreflight: true, Challenge: BasicChallenge(`se"r\vice`)}
-	bad := authFunc(func(r *Request) (*Identity, error) {
+	pol := &gateway.Policy{Plugin: "authkit-basic", RunOnPreflight: true, Challenge: gateway.BasicChallenge(`se"r\vice`)}
+	bad := authFunc(func(r *gateway.Request) (*gateway.Identity, error) {
 		_ = r.Header("Authorization")
 		return nil, errcode.New(errcode.BasicInvalidCredentials, "wrong").With("credential", "abcd1234").With("n", 2)
 	})
-	Serve(f, "authkit-basic", &Meta{RouteID: "r1"}, prepared(pol, bad))
-	if f.status != 401 {
-		t.Fatalf("status %d", f.status)
+	gateway.Serve(f, "authkit-basic", &gateway.Meta{RouteID: "r1"}, prepared(pol, bad))
+	if f.Status != 401 {
+		t.Fatalf("status %d", f.Status)
 	}
 	var body map[string]string
-	if err := json.Unmarshal(f.body, &body); err != nil || body["code"] != "BASIC_INVALID_CREDENTIALS" || body["message"] == "" {
-		t.Fatalf("body %s (%v)", f.body, err)
+	if err := json.Unmarshal(f.Body, &body); err != nil || body["code"] != "BASIC_INVALID_CREDENTIALS" || body["message"] == "" {
+		t.Fatalf("body %s (%v)", f.Body, err)
 	}
-	if got := f.respHeaders["WWW-Authenticate"]; len(got) != 1 || got[0] != `Basic realm="service", charset="UTF-8"` {
+	if got := f.ExitHeaders["WWW-Authenticate"]; len(got) != 1 || got[0] != `Basic realm="service", charset="UTF-8"` {
 		t.Fatalf("challenge %q (quotes and backslashes must be stripped)", got)
 	}
-	if len(f.logs) != 1 || !strings.HasPrefix(f.logs[0], "notice authkit {") {
-		t.Fatalf("logs %q", f.logs)
+	if len(f.Logs) != 1 || !strings.HasPrefix(f.Logs[0], "notice authkit {") {
+		t.Fatalf("logs %q", f.Logs)
 	}
 	var rec map[string]any
-	if err := json.Unmarshal([]byte(strings.TrimPrefix(f.logs[0], "notice authkit ")), &rec); err != nil {
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(f.Logs[0], "notice authkit ")), &rec); err != nil {
 		t.Fatal(err)
 	}
 	if rec["code"] != "BASIC_INVALID_CREDENTIALS" || rec["credential"] != "abcd1234" || rec["route_id"] != "r1" || rec["plugin"] != "authkit-basic" {
 		t.Fatalf("record %v", rec)
 	}
-	if f.serialized["code"] != "BASIC_INVALID_CREDENTIALS" {
-		t.Fatalf("serialize %v", f.serialized)
+	if f.Serialized["code"] != "BASIC_INVALID_CREDENTIALS" {
+		t.Fatalf("serialize %v", f.Serialized)
 	}
-	if f.callList() != "get_headers,log.notice,set_serialize_value,exit" {
-		t.Fatalf("calls %s", f.callList())
+	if f.CallList() != "get_headers,log.notice,set_serialize_value,exit" {
+		t.Fatalf("calls %s", f.CallList())
 	}
 }
 
 func TestProviderFailureLoggedAtErrAndNeverAnonymous(t *testing.T) {
-	resetConsumerCache()
+	gateway.ResetConsumerCache()
 	f := newFake()
-	pol := &Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon", LogLevel: "info"}
-	down := authFunc(func(r *Request) (*Identity, error) { return nil, errcode.New(errcode.ProviderUnreachable, "dial") })
-	Serve(f, "p", &Meta{}, prepared(pol, down))
-	if f.status != 503 || !strings.HasPrefix(f.logs[0], "err ") {
-		t.Fatalf("status %d logs %q", f.status, f.logs)
+	pol := &gateway.Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon", LogLevel: "info"}
+	down := authFunc(func(r *gateway.Request) (*gateway.Identity, error) {
+		return nil, errcode.New(errcode.ProviderUnreachable, "dial")
+	})
+	gateway.Serve(f, "p", &gateway.Meta{}, prepared(pol, down))
+	if f.Status != 503 || !strings.HasPrefix(f.Logs[0], "err ") {
+		t.Fatalf("status %d logs %q", f.Status, f.Logs)
 	}
 }
 
 func TestAnonymousFallbackAndLogicalOR(t *testing.T) {
-	resetConsumerCache()
-	pol := &Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon"}
-	bad := authFunc(func(r *Request) (*Identity, error) { return nil, errcode.New(errcode.BasicMissing, "") })
+	gateway.ResetConsumerCache()
+	pol := &gateway.Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon"}
+	bad := authFunc(func(r *gateway.Request) (*gateway.Identity, error) { return nil, errcode.New(errcode.BasicMissing, "") })
 
 	f := newFake()
-	Serve(f, "p", &Meta{}, prepared(pol, bad))
-	if f.exited || f.upstream[HeaderAnonymousConsumer] != "true" || f.upstream[HeaderConsumerUsername] != "anon" || f.upstream[HeaderCredentialIdentity] != "" {
-		t.Fatalf("anonymous: exited=%v upstream=%v", f.exited, f.upstream)
+	gateway.Serve(f, "p", &gateway.Meta{}, prepared(pol, bad))
+	if f.Exited || f.Upstream[gateway.HeaderAnonymousConsumer] != "true" || f.Upstream[gateway.HeaderConsumerUsername] != "anon" || f.Upstream[gateway.HeaderCredentialIdentity] != "" {
+		t.Fatalf("anonymous: exited=%v upstream=%v", f.Exited, f.Upstream)
 	}
-	if f.serialized["anonymous"] != "true" {
-		t.Fatalf("serialize %v", f.serialized)
-	}
-
-	f = newFake()
-	f.credential = "other-plugin-cred"
-	Serve(f, "p", &Meta{}, prepared(pol, bad))
-	if f.callList() != "get_credential" {
-		t.Fatalf("already authenticated: calls %s", f.callList())
+	if f.Serialized["anonymous"] != "true" {
+		t.Fatalf("serialize %v", f.Serialized)
 	}
 
 	f = newFake()
-	f.credential = "other-plugin-cred"
-	owning := &Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon", OwnedHeaders: []string{"X-Authenticated-Scope"}}
-	Serve(f, "p", &Meta{}, prepared(owning, bad))
-	if f.callList() != "get_credential,set_headers" || f.upstream["X-Authenticated-Scope"] != "" {
-		t.Fatalf("owned headers not cleared on the logical-OR path: %s %v", f.callList(), f.upstream)
+	f.Req.Credential = "other-plugin-cred"
+	gateway.Serve(f, "p", &gateway.Meta{}, prepared(pol, bad))
+	if f.CallList() != "get_credential" {
+		t.Fatalf("already authenticated: calls %s", f.CallList())
 	}
-	if _, present := f.upstream["X-Authenticated-Scope"]; !present {
+
+	f = newFake()
+	f.Req.Credential = "other-plugin-cred"
+	owning := &gateway.Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "anon", OwnedHeaders: []string{"X-Authenticated-Scope"}}
+	gateway.Serve(f, "p", &gateway.Meta{}, prepared(owning, bad))
+	if f.CallList() != "get_credential,set_headers" || f.Upstream["X-Authenticated-Scope"] != "" {
+		t.Fatalf("owned headers not cleared on the logical-OR path: %s %v", f.CallList(), f.Upstream)
+	}
+	if _, present := f.Upstream["X-Authenticated-Scope"]; !present {
 		t.Fatal("owned header not sent for clearing")
 	}
 
 	f = newFake()
-	missing := &Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "ghost"}
-	Serve(f, "p", &Meta{}, prepared(missing, bad))
-	if f.status != 500 || !strings.Contains(string(f.body), "CONSUMER_NOT_FOUND") {
-		t.Fatalf("missing anonymous consumer: %d %s", f.status, f.body)
+	missing := &gateway.Policy{Plugin: "p", RunOnPreflight: true, Anonymous: "ghost"}
+	gateway.Serve(f, "p", &gateway.Meta{}, prepared(missing, bad))
+	if f.Status != 500 || !strings.Contains(string(f.Body), "CONSUMER_NOT_FOUND") {
+		t.Fatalf("missing anonymous consumer: %d %s", f.Status, f.Body)
 	}
 }
 
 func TestPreflight(t *testing.T) {
 	f := newFake()
-	f.method = "OPTIONS"
-	pol := &Policy{Plugin: "p", RunOnPreflight: false}
-	Serve(f, "p", &Meta{}, prepared(pol, authFunc(func(*Request) (*Identity, error) { t.Fatal("must not run"); return nil, nil })))
-	if f.exited || f.callList() != "get_method,get_credential,set_headers" {
-		t.Fatalf("calls %s", f.callList())
+	f.Req.Method = "OPTIONS"
+	pol := &gateway.Policy{Plugin: "p", RunOnPreflight: false}
+	gateway.Serve(f, "p", &gateway.Meta{}, prepared(pol, authFunc(func(*gateway.Request) (*gateway.Identity, error) { t.Fatal("must not run"); return nil, nil })))
+	if f.Exited || f.CallList() != "get_method,get_credential,set_headers" {
+		t.Fatalf("calls %s", f.CallList())
 	}
 	// Issue 11 item 8: the preflight passes, but no client-set identity.
-	for _, h := range []string{HeaderConsumerID, HeaderConsumerCustomID, HeaderConsumerUsername, HeaderCredentialIdentity, HeaderAnonymousConsumer} {
-		if v, ok := f.upstream[h]; !ok || v != "" {
-			t.Errorf("%s not cleared on preflight: %v", h, f.upstream)
+	for _, h := range []string{gateway.HeaderConsumerID, gateway.HeaderConsumerCustomID, gateway.HeaderConsumerUsername, gateway.HeaderCredentialIdentity, gateway.HeaderAnonymousConsumer} {
+		if v, ok := f.Upstream[h]; !ok || v != "" {
+			t.Errorf("%s not cleared on preflight: %v", h, f.Upstream)
 		}
 	}
 
 	// An earlier plugin authenticated: only the plugin's own headers go.
 	f = newFake()
-	f.method, f.credential = "OPTIONS", "cred-1"
-	pol = &Policy{Plugin: "p", OwnedHeaders: []string{"X-Authenticated-Scope"}}
-	Serve(f, "p", &Meta{}, prepared(pol, authFunc(func(*Request) (*Identity, error) { t.Fatal("must not run"); return nil, nil })))
-	if _, ok := f.upstream[HeaderConsumerID]; ok || f.upstream["X-Authenticated-Scope"] != "" || len(f.upstream) != 1 {
-		t.Fatalf("upstream %v", f.upstream)
+	f.Req.Method, f.Req.Credential = "OPTIONS", "cred-1"
+	pol = &gateway.Policy{Plugin: "p", OwnedHeaders: []string{"X-Authenticated-Scope"}}
+	gateway.Serve(f, "p", &gateway.Meta{}, prepared(pol, authFunc(func(*gateway.Request) (*gateway.Identity, error) { t.Fatal("must not run"); return nil, nil })))
+	if _, ok := f.Upstream[gateway.HeaderConsumerID]; ok || f.Upstream["X-Authenticated-Scope"] != "" || len(f.Upstream) != 1 {
+		t.Fatalf("upstream %v", f.Upstream)
 	}
 }
 
 func TestPanicAndConfigErrorFailClosed(t *testing.T) {
 	f := newFake()
-	boom := authFunc(func(*Request) (*Identity, error) { var m map[string]int; m["x"]++; return nil, nil })
-	Serve(f, "p", &Meta{}, prepared(&Policy{Plugin: "p", RunOnPreflight: true}, boom))
-	if f.status != 500 || !strings.Contains(string(f.body), "INTERNAL_ERROR") || !strings.Contains(f.logs[0], "panic") {
-		t.Fatalf("panic: %d %s %q", f.status, f.body, f.logs)
+	boom := authFunc(func(*gateway.Request) (*gateway.Identity, error) { var m map[string]int; m["x"]++; return nil, nil })
+	gateway.Serve(f, "p", &gateway.Meta{}, prepared(&gateway.Policy{Plugin: "p", RunOnPreflight: true}, boom))
+	if f.Status != 500 || !strings.Contains(string(f.Body), "INTERNAL_ERROR") || !strings.Contains(f.Logs[0], "panic") {
+		t.Fatalf("panic: %d %s %q", f.Status, f.Body, f.Logs)
 	}
 
 	f = newFake()
-	Serve(f, "p", &Meta{}, func() (*Policy, Authenticator, error) {
+	gateway.Serve(f, "p", &gateway.Meta{}, func() (*gateway.Policy, gateway.Authenticator, error) {
 		return nil, nil, errTest("credentials[0].password_hash: plaintext")
 	})
-	if f.status != 500 || !strings.Contains(string(f.body), "CONFIG_INVALID") || !strings.Contains(f.logs[0], "credentials[0].password_hash") {
-		t.Fatalf("config: %d %s %q", f.status, f.body, f.logs)
+	if f.Status != 500 || !strings.Contains(string(f.Body), "CONFIG_INVALID") || !strings.Contains(f.Logs[0], "credentials[0].password_hash") {
+		t.Fatalf("config: %d %s %q", f.Status, f.Body, f.Logs)
 	}
-	if strings.Contains(string(f.body), "password_hash") {
+	if strings.Contains(string(f.Body), "password_hash") {
 		t.Fatal("operator detail leaked into the client body")
 	}
 
 	f = newFake()
-	Serve(f, "p", &Meta{}, prepared(&Policy{Plugin: "p", RunOnPreflight: true}, authFunc(func(*Request) (*Identity, error) { return nil, nil })))
-	if f.status != 500 {
-		t.Fatalf("nil identity must be refused, got %d", f.status)
+	gateway.Serve(f, "p", &gateway.Meta{}, prepared(&gateway.Policy{Plugin: "p", RunOnPreflight: true}, authFunc(func(*gateway.Request) (*gateway.Identity, error) { return nil, nil })))
+	if f.Status != 500 {
+		t.Fatalf("nil identity must be refused, got %d", f.Status)
 	}
 }
 
@@ -215,7 +218,7 @@ type errTest string
 func (e errTest) Error() string { return string(e) }
 
 func TestBearerChallenge(t *testing.T) {
-	c := BearerChallenge("api")
+	c := gateway.BearerChallenge("api")
 	tests := []struct {
 		err  *errcode.Error
 		want string
@@ -234,14 +237,14 @@ func TestBearerChallenge(t *testing.T) {
 }
 
 func TestCompileOncePerFingerprint(t *testing.T) {
-	var a, b Meta
+	var a, b gateway.Meta
 	type cfg struct {
 		X string `json:"x"`
 	}
-	if err := DecodeConfig([]byte(`{"x":"1","__seq__":1}`), &cfg{}, &a); err != nil {
+	if err := gateway.DecodeConfig([]byte(`{"x":"1","__seq__":1}`), &cfg{}, &a); err != nil {
 		t.Fatal(err)
 	}
-	if err := DecodeConfig([]byte(`{"x":"1","__seq__":2,"route_id":"r"}`), &cfg{}, &b); err != nil {
+	if err := gateway.DecodeConfig([]byte(`{"x":"1","__seq__":2,"route_id":"r"}`), &cfg{}, &b); err != nil {
 		t.Fatal(err)
 	}
 	if a.Fingerprint != b.Fingerprint || b.RouteID != "r" {
@@ -250,11 +253,11 @@ func TestCompileOncePerFingerprint(t *testing.T) {
 	n := 0
 	build := func() (int, error) { n++; return 42, nil }
 	for i := 0; i < 3; i++ {
-		if v, err := Compile("t", &a, build); v != 42 || err != nil {
+		if v, err := gateway.Compile("t", &a, build); v != 42 || err != nil {
 			t.Fatal(v, err)
 		}
 	}
-	if _, _ = Compile("t", &b, build); n != 1 {
+	if _, _ = gateway.Compile("t", &b, build); n != 1 {
 		t.Fatalf("compiled %d times, want once", n)
 	}
 }
@@ -263,15 +266,17 @@ func TestCompileOncePerFingerprint(t *testing.T) {
 // not answer a lookup in one workspace with a consumer of another (the
 // cache-key rule of issue 11, item 1).
 func TestConsumerCacheBindsWorkspace(t *testing.T) {
-	resetConsumerCache()
-	pol := &Policy{Plugin: "p", RunOnPreflight: true}
-	ok := authFunc(func(r *Request) (*Identity, error) { return &Identity{Consumer: "alice", CredentialID: "c"}, nil })
-	Serve(newFake(), "p", &Meta{WorkspaceID: "ws-a"}, prepared(pol, ok))
+	gateway.ResetConsumerCache()
+	pol := &gateway.Policy{Plugin: "p", RunOnPreflight: true}
+	ok := authFunc(func(r *gateway.Request) (*gateway.Identity, error) {
+		return &gateway.Identity{Consumer: "alice", CredentialID: "c"}, nil
+	})
+	gateway.Serve(newFake(), "p", &gateway.Meta{WorkspaceID: "ws-a"}, prepared(pol, ok))
 	other := newFake()
-	otherAlice := Consumer{ID: "5b5b5b5b-1c8e-4b0e-9d4a-1b1b1b1b1b1b", Username: "alice"}
-	other.consumers["alice"] = otherAlice
-	Serve(other, "p", &Meta{WorkspaceID: "ws-b"}, prepared(pol, ok))
-	if other.authCons == nil || other.authCons.ID != otherAlice.ID || !strings.Contains(other.callList(), "load_consumer") {
-		t.Fatalf("workspace ws-b was served ws-a's consumer: %+v (calls %s)", other.authCons, other.callList())
+	otherAlice := gateway.Consumer{ID: "5b5b5b5b-1c8e-4b0e-9d4a-1b1b1b1b1b1b", Username: "alice"}
+	other.Consumers["alice"] = otherAlice
+	gateway.Serve(other, "p", &gateway.Meta{WorkspaceID: "ws-b"}, prepared(pol, ok))
+	if other.AuthConsumer == nil || other.AuthConsumer.ID != otherAlice.ID || !strings.Contains(other.CallList(), "load_consumer") {
+		t.Fatalf("workspace ws-b was served ws-a's consumer: %+v (calls %s)", other.AuthConsumer, other.CallList())
 	}
 }

@@ -4,12 +4,11 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
-	"hash"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/kong-authkit/kong-authkit/pkg/secret"
 	"github.com/maypok86/otter/v2"
 )
 
@@ -166,18 +165,5 @@ var secretKey = func() []byte {
 func clientKey(o Options) [32]byte {
 	mac := hmac.New(sha256.New, secretKey)
 	mac.Write([]byte(o.ClientSecret))
-	h := sha256.New()
-	for _, f := range []string{o.Endpoint, o.ClientID, string(mac.Sum(nil)), o.AuthMethod, o.TokenTypeHint} {
-		writeLP(h, f)
-	}
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
-}
-
-func writeLP(h hash.Hash, s string) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-	h.Write(n[:])
-	h.Write([]byte(s))
+	return secret.Key(o.Endpoint, o.ClientID, string(mac.Sum(nil)), o.AuthMethod, o.TokenTypeHint)
 }

@@ -177,3 +177,7 @@ func (c *Client) fetch(ctx context.Context, token string) (a *Answer, err error)
 	}
 	return a, nil
 }
+
+// Options are the options in effect (defaults applied), the client secret
+// included: never log them.
+func (c *Client) Options() Options { return c.opts }

@@ -14,20 +14,26 @@ import (
 )
 
 const (
-	// DefaultMinRefresh is the least time between two fetches of one set.
+	// DefaultMinRefresh is the usual least time between two fetches of one
+	// set (authkit-oauth's jwks_min_refresh_seconds default).
 	DefaultMinRefresh = 10 * time.Second
-	// DefaultTTL is the age after which a set is refetched on use.
+	// DefaultTTL is the age after which a set is refetched on use
+	// (authkit-oauth's jwks_cache_ttl_seconds default).
 	DefaultTTL = time.Hour
 )
 
-// RemoteOptions tune a RemoteSet. The zero value is usable.
+// RemoteOptions tune a RemoteSet. The zero value fetches on every trigger
+// (no MinRefresh) and keeps keys for DefaultTTL.
 type RemoteOptions struct {
 	// Client fetches the set. Default provider.New(provider.DefaultTimeout).
 	Client *provider.Client
 	// MinRefresh is the least time between two fetches, whatever triggers
-	// them (unknown kid, expiry, retry after a failure). Default 10 s.
+	// them (unknown kid, expiry, retry after a failure). 0 is off: every
+	// trigger may fetch, still one fetch at a time. DefaultMinRefresh is
+	// the usual value.
 	MinRefresh time.Duration
-	// TTL is how long fetched keys are used before a refetch. Default 1 h.
+	// TTL is how long fetched keys are used before a refetch; 0 means
+	// DefaultTTL.
 	TTL time.Duration
 	// Now is the clock (tests). Default time.Now. Not part of the Remote
 	// registry key: the first caller's clock wins.
@@ -38,8 +44,8 @@ func (o RemoteOptions) withDefaults() RemoteOptions {
 	if o.Client == nil {
 		o.Client = provider.New(provider.DefaultTimeout)
 	}
-	if o.MinRefresh <= 0 {
-		o.MinRefresh = DefaultMinRefresh
+	if o.MinRefresh < 0 {
+		o.MinRefresh = 0
 	}
 	if o.TTL <= 0 {
 		o.TTL = DefaultTTL
@@ -267,3 +273,9 @@ func (r *RemoteSet) failure(err error, kid string) *errcode.Error {
 }
 
 var _ Source = (*RemoteSet)(nil)
+
+// Options are the options in effect (defaults applied); Client and Now
+// are the ones the set uses.
+func (r *RemoteSet) Options() RemoteOptions {
+	return RemoteOptions{Client: r.client, MinRefresh: r.minRefresh, TTL: r.ttl, Now: r.now}
+}

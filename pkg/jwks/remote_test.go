@@ -72,7 +72,7 @@ func (s *jwksServer) set(body []byte, ctype string) {
 func (s *jwksServer) setGate(g chan struct{}) { s.mu.Lock(); s.gate = g; s.mu.Unlock() }
 
 func newTestRemote(url string, clk *fakeClock) *RemoteSet {
-	return NewRemote(url, RemoteOptions{Client: provider.New(2 * time.Second), Now: clk.Now})
+	return NewRemote(url, RemoteOptions{Client: provider.New(2 * time.Second), MinRefresh: DefaultMinRefresh, Now: clk.Now})
 }
 
 func mustLookup(t testing.TB, r Source, kid string) *Key {

@@ -278,4 +278,7 @@ func claimString(v any) (string, bool) {
 	return "", false
 }
 
-var _ gateway.Authenticator = (*Authenticator)(nil)
+// Policy is the gateway's side of the compiled config (gateway.Compiled).
+func (a *Authenticator) Policy() *gateway.Policy { return a.policy }
+
+var _ gateway.Compiled = (*Authenticator)(nil)

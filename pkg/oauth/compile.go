@@ -12,6 +12,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/introspect"
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
+	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 	"github.com/kong-authkit/kong-authkit/pkg/provider"
 )
 
@@ -21,13 +22,6 @@ const (
 	ModeIntrospection = "introspection"
 	ModeAuto          = "auto"
 )
-
-func intOr(p *int, def int) int {
-	if p == nil {
-		return def
-	}
-	return *p
-}
 
 func absURL(field, raw string) error {
 	u, err := url.Parse(raw)
@@ -40,200 +34,254 @@ func absURL(field, raw string) error {
 	return nil
 }
 
-// Compile applies defaults, validates every field (naming it) and builds
-// the verifier, the key source and the introspection client.
+// Compile applies the defaults, validates every field (naming it, all
+// problems joined) and builds the verifier, the key source and the
+// introspection client, like golang-jwt's Validator.Validate: small
+// steps, each checking one concern.
 func (c *Config) Compile() (*Authenticator, error) {
-	var errs []error
-	fail := func(err error) { errs = append(errs, err) }
+	cfg, err := kongschema.WithDefaults(c)
+	if err != nil {
+		return nil, err
+	}
+	v, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	return cfg.build(v)
+}
 
-	mode := c.TokenMode
-	if mode == "" {
-		mode = ModeAuto
+// validated is what validation derives from a config (defaults applied)
+// and construction uses.
+type validated struct {
+	hasKeys, hasIntro bool
+	jwtPolicy         *accesstoken.Policy
+	introPolicy       *accesstoken.Policy
+	static            *jwks.Set
+	pop               *possession // nil when both proof-of-possession modes are off
+}
+
+// validate runs every check and joins what fails.
+func (c *Config) validate() (*validated, error) {
+	v := &validated{}
+	errs := []error{c.verifyMode(), gateway.CheckLogLevel(c.LogLevel), c.verifyURLs(), c.verifyNumbers(),
+		c.verifyConsumerBy(), c.verifyClaimsToHeaders()}
+	v.hasKeys = c.Issuer != "" || c.JWKSURI != "" || c.StaticJWKS != ""
+	// In auto mode introspection is on only when it is configured: an
+	// endpoint, or the gateway's client credentials to use at the endpoint
+	// discovery finds. In introspection mode the issuer alone suffices to
+	// find the endpoint (and introspect.New then asks for the credentials).
+	v.hasIntro = c.IntrospectionEndpoint != "" || c.Issuer != "" &&
+		(c.TokenMode == ModeIntrospection || c.IntrospectionClientID != "" || c.IntrospectionAuthMethod == introspect.AuthNone)
+	errs = append(errs, c.verifySources(v), c.verifyIssuers(v))
+	var err error
+	if v.jwtPolicy, v.introPolicy, err = c.policies(); err != nil {
+		errs = append(errs, err)
 	}
-	if mode != ModeJWT && mode != ModeIntrospection && mode != ModeAuto {
-		fail(fmt.Errorf("token_mode: %q is not jwt, introspection or auto", c.TokenMode))
-	}
-	if err := gateway.CheckLogLevel(c.LogLevel); err != nil {
-		fail(err)
-	}
-	if c.Issuer != "" {
-		if err := absURL("issuer", c.Issuer); err != nil {
-			fail(err)
+	if c.StaticJWKS != "" {
+		if v.static, err = jwks.Parse([]byte(c.StaticJWKS), true); err != nil {
+			errs = append(errs, fmt.Errorf("static_jwks: %w", err))
 		}
 	}
-	if c.JWKSURI != "" {
-		if err := absURL("jwks_uri", c.JWKSURI); err != nil {
-			fail(err)
+	var popErrs []error
+	v.pop, popErrs = c.compilePossession(seconds(*c.LeewaySeconds))
+	errs = append(errs, popErrs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (c *Config) verifyMode() error {
+	switch c.TokenMode {
+	case ModeJWT, ModeIntrospection, ModeAuto:
+		return nil
+	}
+	return fmt.Errorf("token_mode: %q is not jwt, introspection or auto", c.TokenMode)
+}
+
+func (c *Config) verifyURLs() error {
+	var errs []error
+	for _, u := range []struct{ field, value string }{
+		{"issuer", c.Issuer}, {"jwks_uri", c.JWKSURI}, {"introspection_endpoint", c.IntrospectionEndpoint},
+	} {
+		if u.value != "" {
+			errs = append(errs, absURL(u.field, u.value))
 		}
 	}
-	if c.IntrospectionEndpoint != "" {
-		if err := absURL("introspection_endpoint", c.IntrospectionEndpoint); err != nil {
-			fail(err)
-		}
-	}
-	timeoutMS := intOr(c.HTTPTimeoutMS, 3000)
-	minRefresh := intOr(c.JWKSMinRefreshSeconds, 10)
-	jwksTTL := intOr(c.JWKSCacheTTLSeconds, 3600)
-	leeway := intOr(c.LeewaySeconds, 30)
-	introTTL := intOr(c.IntrospectionCacheTTLSeconds, 300)
-	negTTL := intOr(c.IntrospectionNegativeTTLSeconds, 10)
+	return errors.Join(errs...)
+}
+
+func (c *Config) verifyNumbers() error {
+	var errs []error
 	for _, n := range []struct {
 		name   string
 		v, min int
-	}{{"http_timeout_ms", timeoutMS, 1}, {"jwks_min_refresh_seconds", minRefresh, 0}, {"jwks_cache_ttl_seconds", jwksTTL, 1},
-		{"leeway_seconds", leeway, 0}, {"max_token_age_seconds", c.MaxTokenAgeSeconds, 0},
-		{"introspection_cache_ttl_seconds", introTTL, 0}, {"introspection_negative_ttl_seconds", negTTL, 0}} {
+	}{{"http_timeout_ms", *c.HTTPTimeoutMS, 1}, {"jwks_min_refresh_seconds", *c.JWKSMinRefreshSeconds, 0},
+		{"jwks_cache_ttl_seconds", *c.JWKSCacheTTLSeconds, 1}, {"leeway_seconds", *c.LeewaySeconds, 0},
+		{"max_token_age_seconds", c.MaxTokenAgeSeconds, 0}, {"introspection_cache_ttl_seconds", *c.IntrospectionCacheTTLSeconds, 0},
+		{"introspection_negative_ttl_seconds", *c.IntrospectionNegativeTTLSeconds, 0}} {
 		if n.v < n.min {
-			fail(fmt.Errorf("%s: must be ≥ %d, got %d", n.name, n.min, n.v))
+			errs = append(errs, fmt.Errorf("%s: must be ≥ %d, got %d", n.name, n.min, n.v))
 		}
 	}
-	scopeMatch := c.ScopeMatch
-	if scopeMatch == "" {
-		scopeMatch = accesstoken.ScopeMatchAll
+	return errors.Join(errs...)
+}
+
+func (c *Config) verifyConsumerBy() error {
+	if c.ConsumerBy != "username" && c.ConsumerBy != "custom_id" {
+		return fmt.Errorf("consumer_by: %q is not username or custom_id", c.ConsumerBy)
 	}
-	consumerBy := c.ConsumerBy
-	if consumerBy == "" {
-		consumerBy = "username"
-	}
-	if consumerBy != "username" && consumerBy != "custom_id" {
-		fail(fmt.Errorf("consumer_by: %q is not username or custom_id", c.ConsumerBy))
-	}
+	return nil
+}
+
+func (c *Config) verifyClaimsToHeaders() error {
+	var errs []error
 	for claim, header := range c.ClaimsToHeaders {
 		switch {
 		case claim == "" || header == "" || strings.ContainsAny(header, " :\r\n"):
-			fail(fmt.Errorf("claims_to_headers: %q → %q is not a claim name and a header name", claim, header))
+			errs = append(errs, fmt.Errorf("claims_to_headers: %q → %q is not a claim name and a header name", claim, header))
 		case reservedHeaders[strings.ToLower(header)]:
 			// Kong's set_headers treats Host as the upstream host, framing
 			// headers change how the body is read, and identity headers
 			// belong to the authentication itself: token contents must
 			// not choose them.
-			fail(fmt.Errorf("claims_to_headers: %q → %q: that header cannot carry a claim (routing, framing or identity header)", claim, header))
+			errs = append(errs, fmt.Errorf("claims_to_headers: %q → %q: that header cannot carry a claim (routing, framing or identity header)", claim, header))
 		}
 	}
+	return errors.Join(errs...)
+}
 
-	hasKeys := c.Issuer != "" || c.JWKSURI != "" || c.StaticJWKS != ""
-	// In auto mode introspection is on only when it is configured: an
-	// endpoint, or the gateway's client credentials to use at the endpoint
-	// discovery finds. In introspection mode the issuer alone suffices to
-	// find the endpoint (and New then asks for the credentials).
-	hasIntro := c.IntrospectionEndpoint != "" || c.Issuer != "" && (mode == ModeIntrospection || c.IntrospectionClientID != "" || c.IntrospectionAuthMethod == introspect.AuthNone)
+// verifySources: each token mode needs somewhere to get keys or answers.
+func (c *Config) verifySources(v *validated) error {
 	switch {
-	case mode == ModeJWT && !hasKeys:
-		fail(errors.New("token_mode jwt: set issuer (discovery), jwks_uri or static_jwks"))
-	case mode == ModeIntrospection && !hasIntro:
-		fail(errors.New("token_mode introspection: set introspection_endpoint (or issuer, to discover it)"))
-	case mode == ModeAuto && !hasKeys && !hasIntro:
-		fail(errors.New("issuer, jwks_uri, static_jwks or introspection_endpoint: at least one is required"))
+	case c.TokenMode == ModeJWT && !v.hasKeys:
+		return errors.New("token_mode jwt: set issuer (discovery), jwks_uri or static_jwks")
+	case c.TokenMode == ModeIntrospection && !v.hasIntro:
+		return errors.New("token_mode introspection: set introspection_endpoint (or issuer, to discover it)")
+	case c.TokenMode == ModeAuto && !v.hasKeys && !v.hasIntro:
+		return errors.New("issuer, jwks_uri, static_jwks or introspection_endpoint: at least one is required")
 	}
-	issuers := c.AllowedIssuers
-	if len(issuers) == 0 && c.Issuer != "" {
-		issuers = []string{c.Issuer}
-	}
-	if len(issuers) == 0 && mode != ModeIntrospection && hasKeys {
-		// RFC 9068 §4 / RFC 8725 §3.8: the issuer must be validated.
-		fail(errors.New("allowed_issuers: required when issuer is not set (RFC 9068 §4 requires validating iss)"))
-	}
+	return nil
+}
 
-	policyOpts := accesstoken.PolicyOptions{
-		AllowedIssuers: issuers, Audiences: c.Audiences,
-		Leeway: time.Duration(leeway) * time.Second, MaxTokenAge: time.Duration(c.MaxTokenAgeSeconds) * time.Second,
-		RequireExp: true, RequiredScopes: c.RequiredScopes, ScopeMatch: scopeMatch, ScopeClaims: c.ScopeClaims,
+// verifyIssuers: RFC 9068 §4 / RFC 8725 §3.8: a JWT's issuer must be
+// validated, so locally verified tokens need an issuer to compare with.
+func (c *Config) verifyIssuers(v *validated) error {
+	if len(c.issuers()) == 0 && c.TokenMode != ModeIntrospection && v.hasKeys {
+		return errors.New("allowed_issuers: required when issuer is not set (RFC 9068 §4 requires validating iss)")
+	}
+	return nil
+}
+
+// issuers is allowed_issuers, or [issuer] when it is empty.
+func (c *Config) issuers() []string {
+	if len(c.AllowedIssuers) == 0 && c.Issuer != "" {
+		return []string{c.Issuer}
+	}
+	return c.AllowedIssuers
+}
+
+// policies are the claim checks for JWTs and for introspection answers,
+// which need not carry exp (RFC 7662 §2.2: OPTIONAL).
+func (c *Config) policies() (jwtPolicy, introPolicy *accesstoken.Policy, err error) {
+	opts := accesstoken.PolicyOptions{
+		AllowedIssuers: c.issuers(), Audiences: c.Audiences,
+		Leeway: seconds(*c.LeewaySeconds), MaxTokenAge: seconds(c.MaxTokenAgeSeconds),
+		RequireExp: true, RequiredScopes: c.RequiredScopes, ScopeMatch: c.ScopeMatch, ScopeClaims: c.ScopeClaims,
 		AllowedClientIDs: c.AllowedClientIDs,
 	}
-	jwtPolicy, err := accesstoken.NewPolicy(policyOpts)
-	if err != nil {
-		fail(err)
+	if jwtPolicy, err = accesstoken.NewPolicy(opts); err != nil {
+		return nil, nil, err
 	}
-	// Introspection answers need not carry exp (RFC 7662 §2.2: OPTIONAL).
-	policyOpts.RequireExp = false
-	introPolicy, _ := accesstoken.NewPolicy(policyOpts)
-
-	pop, popErrs := c.compilePossession(time.Duration(leeway) * time.Second)
-	errs = append(errs, popErrs...)
-
-	var static *jwks.Set
-	if c.StaticJWKS != "" {
-		if static, err = jwks.Parse([]byte(c.StaticJWKS), true); err != nil {
-			fail(fmt.Errorf("static_jwks: %w", err))
-		}
+	opts.RequireExp = false
+	if introPolicy, err = accesstoken.NewPolicy(opts); err != nil {
+		return nil, nil, fmt.Errorf("introspection policy: %w", err)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
+	return jwtPolicy, introPolicy, nil
+}
 
-	httpc := provider.New(time.Duration(timeoutMS) * time.Millisecond)
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// build constructs the authenticator from a validated config.
+func (c *Config) build(v *validated) (*Authenticator, error) {
+	timeout := time.Duration(*c.HTTPTimeoutMS) * time.Millisecond
+	httpc := provider.New(timeout)
 	a := &Authenticator{
-		mode:        mode,
+		mode:        c.TokenMode,
 		queryParam:  c.TokenQueryParam,
 		cookie:      c.TokenCookie,
 		hide:        c.HideCredentials,
 		claimsToHdr: c.ClaimsToHeaders,
 		consumer:    c.ConsumerClaim,
-		consumerBy:  consumerBy,
+		consumerBy:  c.ConsumerBy,
 		optional:    c.ConsumerOptional,
-		timeout:     time.Duration(timeoutMS) * time.Millisecond,
-		introPolicy: introPolicy,
-		pop:         pop,
+		timeout:     timeout,
+		introPolicy: v.introPolicy,
+		pop:         v.pop,
 		policy: &gateway.Policy{
 			Plugin:         PluginName,
 			Anonymous:      c.Anonymous,
-			RunOnPreflight: c.RunOnPreflight == nil || *c.RunOnPreflight,
+			RunOnPreflight: *c.RunOnPreflight,
 			LogLevel:       c.LogLevel,
 			Challenge:      gateway.BearerChallenge(c.Realm),
-			OwnedHeaders:   append(ownedHeaders(c.ClaimsToHeaders), pop.ownedHeaders()...),
-			Challenges:     pop.challenges(c.Realm),
-			Prefetch:       pop.facts(),
+			OwnedHeaders:   append(ownedHeaders(c.ClaimsToHeaders), v.pop.ownedHeaders()...),
+			Challenges:     v.pop.challenges(c.Realm),
+			Prefetch:       v.pop.facts(),
 		},
 	}
 	if c.TokenQueryParam != "" {
 		a.policy.Prefetch |= gateway.FactRawQuery
 	}
-	remote := jwks.RemoteOptions{Client: httpc, MinRefresh: time.Duration(minRefresh) * time.Second, TTL: time.Duration(jwksTTL) * time.Second}
-	if minRefresh == 0 {
-		remote.MinRefresh = time.Nanosecond
-	}
+	// jwks_min_refresh_seconds 0 is RemoteOptions' "off".
+	remote := jwks.RemoteOptions{Client: httpc, MinRefresh: seconds(*c.JWKSMinRefreshSeconds), TTL: seconds(*c.JWKSCacheTTLSeconds)}
 	var disc *discovered
 	if c.Issuer != "" {
 		disc = discover(c.Issuer, httpc, remote.MinRefresh, remote.TTL)
 	}
 	switch {
-	case static != nil:
-		a.keys = static
+	case v.static != nil:
+		a.keys = v.static
 	case c.JWKSURI != "":
 		a.keys = jwks.Remote(c.JWKSURI, remote)
 	case disc != nil:
 		a.keys = &discoveredKeys{d: disc, opts: remote}
 	}
-	if a.keys != nil && mode != ModeIntrospection {
+	if a.keys != nil && c.TokenMode != ModeIntrospection {
+		var err error
 		if a.verifier, err = accesstoken.NewVerifier(accesstoken.VerifierOptions{
-			AllowedAlgorithms: c.AllowedAlgorithms, RequireTypATJWT: c.RequireTypATJWT, Keys: a.keys, Policy: jwtPolicy,
+			AllowedAlgorithms: c.AllowedAlgorithms, RequireTypATJWT: c.RequireTypATJWT, Keys: a.keys, Policy: v.jwtPolicy,
 		}); err != nil {
 			return nil, err
 		}
 	}
-	if mode != ModeJWT && hasIntro {
-		hint := "access_token"
-		if c.TokenTypeHint != nil {
-			hint = *c.TokenTypeHint
-		}
-		opts := introspect.Options{
-			Endpoint: c.IntrospectionEndpoint, ClientID: c.IntrospectionClientID, ClientSecret: c.IntrospectionClientSecret,
-			AuthMethod: c.IntrospectionAuthMethod, TokenTypeHint: hint, HTTP: httpc,
-			CacheTTL: time.Duration(introTTL) * time.Second, NegativeTTL: time.Duration(negTTL) * time.Second,
-		}
-		if opts.Endpoint != "" {
-			if a.intro, err = introspect.New(opts); err != nil {
-				return nil, err
-			}
-		} else {
-			// Endpoint from discovery, resolved on first use.
-			if _, err := introspect.New(withEndpoint(opts, "https://discovered.invalid/")); err != nil {
-				return nil, err
-			}
-			a.introLazy = &lazyIntrospect{d: disc, opts: opts}
+	if c.TokenMode != ModeJWT && v.hasIntro {
+		if err := c.buildIntrospection(a, httpc, disc); err != nil {
+			return nil, err
 		}
 	}
 	return a, nil
+}
+
+// buildIntrospection sets up the introspection client: now for a
+// configured endpoint, on first use for one discovery finds.
+func (c *Config) buildIntrospection(a *Authenticator, httpc *provider.Client, disc *discovered) error {
+	opts := introspect.Options{
+		Endpoint: c.IntrospectionEndpoint, ClientID: c.IntrospectionClientID, ClientSecret: c.IntrospectionClientSecret,
+		AuthMethod: c.IntrospectionAuthMethod, TokenTypeHint: *c.TokenTypeHint, HTTP: httpc,
+		CacheTTL: seconds(*c.IntrospectionCacheTTLSeconds), NegativeTTL: seconds(*c.IntrospectionNegativeTTLSeconds),
+	}
+	if opts.Endpoint != "" {
+		var err error
+		a.intro, err = introspect.New(opts)
+		return err
+	}
+	// Endpoint from discovery, resolved on first use; the options are
+	// checked now.
+	if _, err := introspect.New(withEndpoint(opts, "https://discovered.invalid/")); err != nil {
+		return err
+	}
+	a.introLazy = &lazyIntrospect{d: disc, opts: opts}
+	return nil
 }
 
 // reservedHeaders may not be targets of claims_to_headers.

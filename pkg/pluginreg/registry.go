@@ -24,6 +24,10 @@ type Plugin struct {
 	// time, and returns the warnings of a config that compiles (it works,
 	// but weakens a guarantee); the gateway logs them once at warn.
 	Compile func(cfg any) (warnings []string, err error)
+	// Authenticates is true for a plugin whose config compiles to a
+	// gateway.Authenticator (not for authkit-oauth-explain, which
+	// inspects token-endpoint traffic).
+	Authenticates bool
 }
 
 var plugins = map[string]Plugin{}
@@ -33,8 +37,9 @@ func register(p Plugin) { plugins[p.Name] = p }
 
 func init() {
 	register(Plugin{
-		Name: basicauth.PluginName,
-		New:  func() any { return &basicauth.Config{} },
+		Name:          basicauth.PluginName,
+		New:           func() any { return &basicauth.Config{} },
+		Authenticates: true,
 		Compile: func(c any) ([]string, error) {
 			a, err := c.(*basicauth.Config).Compile()
 			if err != nil {
@@ -44,14 +49,16 @@ func init() {
 		},
 	})
 	register(Plugin{
-		Name:    apikey.PluginName,
-		New:     func() any { return &apikey.Config{} },
-		Compile: func(c any) ([]string, error) { _, err := c.(*apikey.Config).Compile(); return nil, err },
+		Name:          apikey.PluginName,
+		New:           func() any { return &apikey.Config{} },
+		Compile:       func(c any) ([]string, error) { _, err := c.(*apikey.Config).Compile(); return nil, err },
+		Authenticates: true,
 	})
 	register(Plugin{
-		Name:    oauth.PluginName,
-		New:     func() any { return &oauth.Config{} },
-		Compile: func(c any) ([]string, error) { _, err := c.(*oauth.Config).Compile(); return nil, err },
+		Name:          oauth.PluginName,
+		New:           func() any { return &oauth.Config{} },
+		Compile:       func(c any) ([]string, error) { _, err := c.(*oauth.Config).Compile(); return nil, err },
+		Authenticates: true,
 	})
 	register(Plugin{
 		Name:    tokenexplain.PluginName,

@@ -1,7 +1,10 @@
 package pluginreg
 
 import (
+	"reflect"
 	"testing"
+
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 )
 
 func TestEveryPluginCompilesItsZeroConfigOrSaysWhy(t *testing.T) {
@@ -37,4 +40,20 @@ func FuzzCompileJSON(f *testing.F) {
 			_ = CompileJSON(n, []byte(cfg))
 		}
 	})
+}
+
+// Authenticates says what the config compiles to: a gateway.Compiled (an
+// Authenticator with its Policy) or not.
+func TestAuthenticatesMatchesCompile(t *testing.T) {
+	compiled := reflect.TypeOf((*gateway.Compiled)(nil)).Elem()
+	for _, n := range Names() {
+		p, _ := Lookup(n)
+		m, ok := reflect.TypeOf(p.New()).MethodByName("Compile")
+		if !ok {
+			t.Fatalf("%s: the config has no Compile method", n)
+		}
+		if got := m.Type.Out(0).Implements(compiled); got != p.Authenticates {
+			t.Errorf("%s: Authenticates %v, but Compile returns %s", n, p.Authenticates, m.Type.Out(0))
+		}
+	}
 }

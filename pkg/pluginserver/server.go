@@ -23,7 +23,9 @@ import (
 	"time"
 
 	"github.com/Kong/go-pdk"
-	gopdkserver "github.com/Kong/go-pdk/server"
+	// go-pdk's server package registers the flags Kong passes (-kong-prefix,
+	// -dump, -help); the project keeps them exactly.
+	_ "github.com/Kong/go-pdk/server"
 	kpp "github.com/Kong/go-pdk/server/kong_plugin_protocol"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -61,9 +63,9 @@ var metricsListen = flag.String("metrics-listen", "",
 // Start is the plugin's main, in place of go-pdk's server.StartServer. It
 // reads go-pdk's own flags (-kong-prefix, -dump, -help, registered by the
 // go-pdk server package) and -metrics-listen, answers -dump with go-pdk's
-// own code so Kong reads exactly what it always read (nothing else is
-// started then, so stdout stays that JSON), and otherwise starts the
-// metrics listener when asked and listens on <prefix>/<executable
+// envelope and schema rules (dump.go: Kong reads what it always read;
+// nothing else is started then, so stdout stays that JSON), and otherwise
+// starts the metrics listener when asked and listens on <prefix>/<executable
 // name>.socket, as go-pdk does and Kong expects.
 func Start(constructor func() any, version string, priority int) error {
 	if h, err := inherited(); err != nil || h != nil {
@@ -79,14 +81,18 @@ func Start(constructor func() any, version string, priority int) error {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if flagBool("dump") {
-		return gopdkserver.StartServer(constructor, version, priority)
-	}
-	releaseMetrics := startMetrics(version)
 	prefix := "/usr/local/kong"
 	if f := flag.Lookup("kong-prefix"); f != nil {
 		prefix = f.Value.String()
 	}
+	if flagBool("dump") {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		return writeDump(os.Stdout, DumpInfo(filepath.Base(exe), prefix, constructor, version, priority))
+	}
+	releaseMetrics := startMetrics(version)
 	path, err := SocketPath(prefix)
 	if err != nil {
 		return err

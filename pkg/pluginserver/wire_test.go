@@ -23,9 +23,9 @@ func pstest(t *testing.T, gopdk bool) string {
 	return kongwire.BuildDir(t, dir, "pstest")
 }
 
-// -dump is go-pdk's own: Kong reads exactly what it read from a stock
-// go-pdk plugin (go-pdk encodes schema maps in random key order, so the
-// comparison is on the decoded JSON).
+// -dump is the project's (dump.go), and equal to go-pdk's: Kong reads
+// exactly what it read from a stock go-pdk plugin (go-pdk encodes schema
+// maps in random key order, so the comparison is on the decoded JSON).
 func TestDumpIsGoPDKs(t *testing.T) {
 	decode := func(bin string) any {
 		out, err := exec.Command(bin, "-dump").Output()

@@ -17,3 +17,12 @@ func TestEqual(t *testing.T) {
 		t.Fatal("Equal")
 	}
 }
+
+func TestKeyIsLengthPrefixed(t *testing.T) {
+	if Key("ab", "c") == Key("a", "bc") || Key("a", "") == Key("a") || Key("") == Key() {
+		t.Fatal("fields collide by concatenation")
+	}
+	if Key("user", "pw") != Key("user", "pw") {
+		t.Fatal("not deterministic")
+	}
+}

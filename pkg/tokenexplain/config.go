@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 )
 
 // PluginName is the authkit-oauth-explain plugin's name (= its binary's name).
@@ -16,34 +17,24 @@ const CodeHeader = "X-Authkit-Code"
 
 // Config is authkit-oauth-explain's configuration, exactly as kong.yaml
 // spells it. The plugin goes on the route that proxies to the provider's
-// token (and authorization) endpoint.
+// token (and authorization) endpoint. A field's default is its `default`
+// tag (kongschema.ApplyDefaults).
 type Config struct {
-	// AllowedClientIDs limits which client ids may use the route; empty allows any. Default: [].
-	AllowedClientIDs []string `json:"allowed_client_ids"`
-	// AllowedRedirectURIs are the registered redirect URIs, compared by exact string match (RFC 9700 §4.1.3); empty allows any. Default: [].
-	AllowedRedirectURIs []string `json:"allowed_redirect_uris"`
-	// AllowedScopes limits the scopes a client may request; empty allows any. Default: [].
-	AllowedScopes []string `json:"allowed_scopes"`
-	// AllowedGrantTypes limits grant_type values (authorization_code, client_credentials, refresh_token, …); empty allows any. Default: [].
-	AllowedGrantTypes []string `json:"allowed_grant_types"`
-	// Enforce refuses requests that break the allow-lists before the provider sees them, with an RFC 6749 §5.2 error body; when false they are only annotated and logged. Default: false.
-	Enforce bool `json:"enforce"`
-	// RewriteInvalidResponses replaces a provider answer that is not valid OAuth (HTML, not JSON, no access_token) with an RFC 6749 server_error JSON body, so clients get something they can parse; valid OAuth error answers are never rewritten. Default: false.
-	RewriteInvalidResponses bool `json:"rewrite_invalid_responses"`
-	// LogLevel is the Kong log level of client-side explanations (debug, info, notice, warn, err, crit, alert); provider failures are always logged at err. Default: "notice".
-	LogLevel string `json:"log_level"`
-
-	meta gateway.Meta
+	// AllowedClientIDs limits which client ids may use the route; empty allows any.
+	AllowedClientIDs []string `json:"allowed_client_ids" default:""`
+	// AllowedRedirectURIs are the registered redirect URIs, compared by exact string match (RFC 9700 §4.1.3); empty allows any.
+	AllowedRedirectURIs []string `json:"allowed_redirect_uris" default:""`
+	// AllowedScopes limits the scopes a client may request; empty allows any.
+	AllowedScopes []string `json:"allowed_scopes" default:""`
+	// AllowedGrantTypes limits grant_type values (authorization_code, client_credentials, refresh_token, …); empty allows any.
+	AllowedGrantTypes []string `json:"allowed_grant_types" default:""`
+	// Enforce refuses requests that break the allow-lists before the provider sees them, with an RFC 6749 §5.2 error body; when false they are only annotated and logged.
+	Enforce bool `json:"enforce" default:"false"`
+	// RewriteInvalidResponses replaces a provider answer that is not valid OAuth (HTML, not JSON, no access_token) with an RFC 6749 server_error JSON body, so clients get something they can parse; valid OAuth error answers are never rewritten.
+	RewriteInvalidResponses bool `json:"rewrite_invalid_responses" default:"false"`
+	// LogLevel is the Kong log level of client-side explanations (debug, info, notice, warn, err, crit, alert); provider failures are always logged at err.
+	LogLevel string `json:"log_level" default:"notice"`
 }
-
-// UnmarshalJSON decodes what Kong sends, keeping Kong's metadata for logs.
-func (c *Config) UnmarshalJSON(b []byte) error {
-	type plain Config
-	return gateway.DecodeConfig(b, (*plain)(c), &c.meta)
-}
-
-// Meta returns Kong's metadata for this config.
-func (c *Config) Meta() *gateway.Meta { return &c.meta }
 
 // Compiled is a compiled config.
 type Compiled struct {
@@ -53,13 +44,19 @@ type Compiled struct {
 	rewrite bool
 }
 
-// Prepare compiles the config once per process.
-func (c *Config) Prepare() (*Compiled, error) {
-	return gateway.Compile(PluginName, &c.meta, c.Compile)
+// Policy is the gateway's side of the compiled config (gateway.Inspecting).
+func (c *Compiled) Policy() *gateway.Policy { return c.policy }
+
+// Compile applies defaults and validates the config, naming the field.
+func (c *Config) Compile() (*Compiled, error) {
+	cfg, err := kongschema.WithDefaults(c)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.compile()
 }
 
-// Compile validates the config, naming the field.
-func (c *Config) Compile() (*Compiled, error) {
+func (c *Config) compile() (*Compiled, error) {
 	var errs []error
 	if err := gateway.CheckLogLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

@@ -82,79 +82,67 @@ func (c *Compiled) annotateRequest(e *errcode.Error, r *Request) *errcode.Error 
 // Access refuses, before the provider sees it, a request that breaks the
 // allow-lists or cannot be parsed — only with `enforce`; otherwise it makes
 // no PDK call at all.
-func (c *Config) Access(k gateway.Kong) {
-	gateway.Run(k, PluginName, &c.meta, c.policy, func(x *gateway.Exchange) {
-		comp, _ := c.Prepare()
-		if !comp.enforce {
-			return
-		}
-		x.Prefetch(gateway.FactHeaders | gateway.FactRawQuery | gateway.FactRawBody)
-		r, err := readRequest(x.Request())
-		if err != nil {
-			x.Refuse(errcode.Wrap(errcode.TokenRequestInvalid, err))
-			return
-		}
-		if r == nil {
-			return
-		}
-		if e := comp.allow.Check(r); e != nil {
-			x.Refuse(comp.annotateRequest(e, r))
-		}
-	})
-}
-
-func (c *Config) policy() (*gateway.Policy, error) {
-	comp, err := c.Prepare()
-	if err != nil {
-		return nil, err
+func (comp *Compiled) Access(x *gateway.Exchange) {
+	if !comp.enforce {
+		return
 	}
-	return comp.policy, nil
+	x.Prefetch(gateway.FactHeaders | gateway.FactRawQuery | gateway.FactRawBody)
+	r, err := readRequest(x.Request())
+	if err != nil {
+		x.Refuse(errcode.Wrap(errcode.TokenRequestInvalid, err))
+		return
+	}
+	if r == nil {
+		return
+	}
+	if e := comp.allow.Check(r); e != nil {
+		x.Refuse(comp.annotateRequest(e, r))
+	}
 }
 
 // Response explains the provider's answer: X-Authkit-Code, one log line
 // and the serialize value; with rewrite_invalid_responses, an answer that is
 // not OAuth at all is replaced by an RFC 6749 server_error.
-func (c *Config) Response(k gateway.Kong) {
-	gateway.Run(k, PluginName, &c.meta, c.policy, func(x *gateway.Exchange) {
-		comp, _ := c.Prepare()
-		// The provider's answer and the client's request, in one round trip.
-		x.Prefetch(gateway.FactUpstreamResponse | gateway.FactHeaders | gateway.FactRawQuery | gateway.FactRawBody)
-		status, headers, body, err := x.UpstreamResponse()
-		if err != nil {
-			x.Annotate(errcode.Wrap(errcode.InternalError, err), CodeHeader)
-			return
-		}
-		h := http.Header{}
-		for k, v := range headers {
-			h[http.CanonicalHeaderKey(k)] = v
-		}
-		r, _ := readRequest(x.Request()) // an unparseable request is explained as an unknown one
-		v := Classify(r, comp.allow, status, h, body)
-		if v.Err == nil && r != nil {
-			// The provider accepted it, but it broke the allow-lists
-			// (enforce off): say so.
-			v.Err, v.Usable = comp.allow.Check(r), true
-		}
-		if v.Err == nil {
-			x.Accept()
-			return
-		}
-		if r != nil {
-			v.Err = comp.annotateRequest(v.Err, r)
-		}
-		if v.Usable {
-			// The client got what it asked for: a warning, not a refusal.
-			x.Warn(v.Err, CodeHeader)
-			return
-		}
-		if comp.rewrite && v.Unusable {
-			ent := v.Err.Code.Entry()
-			x.Replace(v.Err, http.StatusBadGateway, errorBody(ent, v.Err), map[string][]string{
-				"Content-Type":  {"application/json; charset=utf-8"},
-				"Cache-Control": {"no-store"},
-			})
-			return
-		}
-		x.Annotate(v.Err, CodeHeader)
-	})
+func (comp *Compiled) Response(x *gateway.Exchange) {
+	// The provider's answer and the client's request, in one round trip.
+	x.Prefetch(gateway.FactUpstreamResponse | gateway.FactHeaders | gateway.FactRawQuery | gateway.FactRawBody)
+	status, headers, body, err := x.UpstreamResponse()
+	if err != nil {
+		x.Annotate(errcode.Wrap(errcode.InternalError, err), CodeHeader)
+		return
+	}
+	h := http.Header{}
+	for k, v := range headers {
+		h[http.CanonicalHeaderKey(k)] = v
+	}
+	r, _ := readRequest(x.Request()) // an unparseable request is explained as an unknown one
+	v := Classify(r, comp.allow, status, h, body)
+	if v.Err == nil && r != nil {
+		// The provider accepted it, but it broke the allow-lists
+		// (enforce off): say so.
+		v.Err, v.Usable = comp.allow.Check(r), true
+	}
+	if v.Err == nil {
+		x.Accept()
+		return
+	}
+	if r != nil {
+		v.Err = comp.annotateRequest(v.Err, r)
+	}
+	if v.Usable {
+		// The client got what it asked for: a warning, not a refusal.
+		x.Warn(v.Err, CodeHeader)
+		return
+	}
+	if comp.rewrite && v.Unusable {
+		ent := v.Err.Code.Entry()
+		x.Replace(v.Err, http.StatusBadGateway, errorBody(ent, v.Err), map[string][]string{
+			"Content-Type":  {"application/json; charset=utf-8"},
+			"Cache-Control": {"no-store"},
+		})
+		return
+	}
+	x.Annotate(v.Err, CodeHeader)
 }
+
+var _ gateway.Inspecting = (*Compiled)(nil)

@@ -8,7 +8,9 @@ package main
 import (
 	"log"
 
+	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/pluginserver"
+	"github.com/kong-authkit/kong-authkit/pkg/tokenexplain"
 )
 
 // Version is the plugin version Kong reports (x.y.z).
@@ -18,7 +20,7 @@ const Version = "0.1.0"
 const Priority = 900
 
 func main() {
-	if err := pluginserver.Start(New, Version, Priority); err != nil {
+	if err := pluginserver.Start(gateway.NewInspector(tokenexplain.PluginName, (*tokenexplain.Config).Compile), Version, Priority); err != nil {
 		log.Fatal(err)
 	}
 }
