@@ -311,8 +311,8 @@ func TestSenderConstrained(t *testing.T) {
 		if next == "" || next == nonce {
 			t.Fatalf("a success after a rotation carries the new nonce: %q (old %q)", next, nonce)
 		}
-		if r := send(next); r.Status != 200 || r.Header.Get("DPoP-Nonce") != "" && r.Header.Get("DPoP-Nonce") == next {
-			t.Fatalf("with the new nonce: %d %s %q", r.Status, r.Body, r.Header.Get("DPoP-Nonce"))
+		if r := send(next); r.Status != 200 {
+			t.Fatalf("with the new nonce: %d %s", r.Status, r.Body)
 		}
 	})
 }
