@@ -156,7 +156,7 @@ var catalog = withCodes(map[Code]Entry{
 		Status:      401,
 		BearerError: "invalid_token",
 		Message:     "The token is not an access token.",
-		Cause:       "The token is of another kind: a refresh, ID or logout token. The introspection answer's `token_type` is not `Bearer` (e.g. `refresh_token`, or `DPoP` for a sender-constrained token, whose proof this gateway does not check), its `token_use` (Ory Hydra/fosite) is not `access_token` (Hydra answers `active: true` for refresh tokens), a `token_use` or Keycloak `typ` claim names another token, or the JWT `typ` is not `at+jwt` while `require_typ_at_jwt` is on.",
+		Cause:       "The token is of another kind: a refresh, ID or logout token. The introspection answer's `token_type` is not `Bearer` (e.g. `refresh_token`, or `DPoP` for a sender-constrained token while `proof_of_possession_dpop` is off), its `token_use` (Ory Hydra/fosite) is not `access_token` (Hydra answers `active: true` for refresh tokens), a `token_use` or Keycloak `typ` claim names another token, or the JWT `typ` is not `at+jwt` while `require_typ_at_jwt` is on.",
 		Hint:        "Send the access token, not the refresh or ID token; the log names the member and its value. Turn `require_typ_at_jwt` off only if the provider does not type its JWTs.",
 		Class:       ClassClient,
 		Spec:        "RFC 7662 §2.2; RFC 6749 §1.5, §7.1; RFC 9068 §2.1, §4; RFC 8725 §3.11",

@@ -17,6 +17,7 @@ type Request struct {
 	ip         *string
 	rawQuery   *string
 	credential *string
+	url        *RequestURL
 	body       *bodyResult
 	response   *UpstreamResponse
 	warnings   []*errcode.Error
@@ -53,6 +54,9 @@ func (r *Request) prefetch(need Facts) {
 	}
 	if snap.Have&FactCredential != 0 {
 		r.credential = &snap.Credential
+	}
+	if snap.Have&FactURL != 0 {
+		r.url = &snap.URL
 	}
 	if snap.Have&FactRawBody != 0 {
 		r.body = &bodyResult{snap.Body, snap.BodyErr}
@@ -150,6 +154,19 @@ func (r *Request) Credential() string {
 		r.credential = &id
 	}
 	return *r.credential
+}
+
+// URL returns the request URI as the client addressed it (see
+// RequestURL for where each part comes from).
+func (r *Request) URL() (RequestURL, error) {
+	if r.url == nil {
+		u, err := r.kong.RequestURL()
+		if err != nil {
+			return RequestURL{}, err
+		}
+		r.url = &u
+	}
+	return *r.url, nil
 }
 
 // RawBody returns the request body (at most MaxRawBody bytes: see

@@ -33,6 +33,10 @@ type Policy struct {
 	LogLevel string
 	// Challenge builds WWW-Authenticate.
 	Challenge Challenge
+	// Challenges, when set, builds every challenge instead of Challenge
+	// (RFC 9449 §7.1: Bearer and DPoP challenges side by side); they are
+	// sent comma-separated in one WWW-Authenticate value.
+	Challenges Challenges
 	// Body builds the refusal body; nil means {"message":…,"code":…}.
 	Body func(ent errcode.Entry, e *errcode.Error) []byte
 	// OwnedHeaders are the upstream headers the plugin sets on success
@@ -87,6 +91,9 @@ type Identity struct {
 	// (hide_credentials for keys found there).
 	RawQuery *string
 	Body     []byte
+	// ResponseHeaders are set on the response to the client (e.g. a new
+	// DPoP-Nonce, RFC 9449 §8.2); "" values are skipped.
+	ResponseHeaders map[string]string
 	// Warning, when set, is logged once at warn with outcome "accepted":
 	// the request was let through but the operator should know (stale keys
 	// served because the provider failed).
@@ -347,6 +354,11 @@ func (s *session) accept(ident *Identity, anonymous bool) {
 			return
 		}
 	}
+	for name, v := range ident.ResponseHeaders {
+		if v = HeaderValue(v); v != "" {
+			_ = s.kong.SetResponseHeader(name, v)
+		}
+	}
 	if !anonymous {
 		s.decide(errcode.OutcomeAccepted, "")
 	}
@@ -380,7 +392,16 @@ func (s *session) refuse(e *errcode.Error) {
 		body = s.policy.Body(ent, e)
 	}
 	headers := map[string][]string{"Content-Type": {"application/json; charset=utf-8"}}
-	if s.policy.Challenge != nil {
+	switch {
+	case s.policy.Challenges != nil:
+		if c := s.policy.Challenges(e); len(c) > 0 {
+			// One value with the challenges comma-separated (RFC 9110
+			// §11.6.1: WWW-Authenticate = #challenge): Kong 3.9.3 passes
+			// only the last of several WWW-Authenticate lines given to
+			// kong.response.exit (docs/kong-behaviour.md).
+			headers["WWW-Authenticate"] = []string{strings.Join(c, ", ")}
+		}
+	case s.policy.Challenge != nil:
 		if c := s.policy.Challenge(e); c != "" {
 			headers["WWW-Authenticate"] = []string{c}
 		}

@@ -59,6 +59,7 @@ type validated struct {
 	introPolicy       *accesstoken.Policy
 	static            *jwks.Set
 	shared            *redisstore.Settings
+	pop               *possession // nil when both proof-of-possession modes are off
 }
 
 // validate runs every check and joins what fails.
@@ -86,6 +87,9 @@ func (c *Config) validate() (*validated, error) {
 			errs = append(errs, fmt.Errorf("static_jwks: %w", err))
 		}
 	}
+	var popErrs []error
+	v.pop, popErrs = c.compilePossession(seconds(*c.LeewaySeconds))
+	errs = append(errs, popErrs...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -218,13 +222,16 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 		optional:    c.ConsumerOptional,
 		timeout:     timeout,
 		introPolicy: v.introPolicy,
+		pop:         v.pop,
 		policy: &gateway.Policy{
 			Plugin:         PluginName,
 			Anonymous:      c.Anonymous,
 			RunOnPreflight: *c.RunOnPreflight,
 			LogLevel:       c.LogLevel,
 			Challenge:      gateway.BearerChallenge(c.Realm),
-			OwnedHeaders:   ownedHeaders(c.ClaimsToHeaders),
+			OwnedHeaders:   append(ownedHeaders(c.ClaimsToHeaders), v.pop.ownedHeaders()...),
+			Challenges:     v.pop.challenges(c.Realm),
+			Prefetch:       v.pop.facts(),
 		},
 	}
 	if c.TokenQueryParam != "" {

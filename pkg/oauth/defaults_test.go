@@ -72,6 +72,12 @@ func TestDocumentedDefaultsApplied(t *testing.T) {
 		"log_level":                          same(a.policy.LogLevel),
 		"policy":                             func(w any) bool { return w == "local" && intro.Shared == nil },
 		"fault_tolerant":                     func(w any) bool { return sharedIntro(t, cfg).FaultTolerant() == w },
+		// Both modes off: nothing checks a binding, no DPoP scheme, no
+		// extra facts or challenges.
+		"proof_of_possession_dpop": func(w any) bool { return w == PoPOff && a.pop == nil && a.policy.Challenges == nil },
+		"proof_of_possession_mtls": func(w any) bool { return w == PoPOff && a.pop == nil },
+		"dpop_proof_lifetime":      func(w any) bool { return dpopOn(t, cfg).dpop.Lifetime() == time.Duration(w.(int))*time.Second },
+		"dpop_use_nonce":           func(w any) bool { return dpopOn(t, cfg).dpop.UsesNonces() == w.(bool) },
 	})
 }
 
@@ -85,6 +91,18 @@ func sharedIntro(t *testing.T, cfg Config) *redisstore.Store {
 		t.Fatal(err)
 	}
 	return a.intro.Options().Shared
+}
+
+// dpopOn compiles cfg with proof_of_possession_dpop on and nothing else
+// changed, so the defaults of the DPoP fields can be seen.
+func dpopOn(t *testing.T, cfg Config) *possession {
+	t.Helper()
+	cfg.ProofOfPossessionDPoP = PoPOptional
+	a, err := cfg.Compile()
+	if err != nil || a.pop == nil {
+		t.Fatalf("DPoP on: %v", err)
+	}
+	return a.pop
 }
 
 // The defaults shared with the libraries (the key set's refresh bounds,
