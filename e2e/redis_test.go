@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,7 +17,22 @@ import (
 
 	"github.com/kong-authkit/kong-authkit/internal/realkong"
 	"github.com/kong-authkit/kong-authkit/internal/redistest"
+	"github.com/kong-authkit/kong-authkit/pkg/dpop"
 )
+
+// dpopSignerT is a DPoP client key (ES256).
+func dpopSignerT(t *testing.T) *dpop.Signer {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := dpop.NewSigner(k, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 // TestRedisTwoKongNodes runs two real Kong gateways sharing one Redis
 // (policy redis, the password from the gateway's environment through
@@ -21,7 +40,9 @@ import (
 //   - authkit-basic: wrong passwords spread over both nodes lock the pair
 //     on both after max_failures in all;
 //   - authkit-oauth: a token introspected through one node is not
-//     introspected again through the other.
+//     introspected again through the other, and a DPoP proof spent on one
+//     node is a replay on the other (both behind one load balancer, so the
+//     proof's htu is the same URI for both).
 //
 // A third gateway without KONG_NGINX_MAIN_ENV proves why the setting is
 // needed: its plugin process does not see the variable, and with
@@ -34,10 +55,15 @@ func TestRedisTwoKongNodes(t *testing.T) {
 	t.Setenv("AUTHKIT_REDIS_PASSWORD", pw) // in Kong's environment, not yet the plugin's
 
 	var introCalls atomic.Int64
+	signer := dpopSignerT(t)
 	prov := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		introCalls.Add(1)
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"active":true,"sub":"svc","client_id":"web","scope":"read","exp":%d}`, time.Now().Add(time.Hour).Unix())
+		bound := ""
+		if strings.HasPrefix(r.PostFormValue("token"), "dpop-") {
+			bound = fmt.Sprintf(`,"token_type":"DPoP","cnf":{"jkt":%q}`, signer.Thumbprint())
+		}
+		fmt.Fprintf(w, `{"active":true,"sub":"svc","client_id":"web","scope":"read","exp":%d%s}`, time.Now().Add(time.Hour).Unix(), bound)
 	}))
 	t.Cleanup(prov.Close)
 
@@ -53,6 +79,10 @@ func TestRedisTwoKongNodes(t *testing.T) {
 			route("oauth-redis", "/redis/oauth", terminate, plugin("authkit-oauth", obj{
 				"token_mode": "introspection", "introspection_endpoint": prov.URL + "/introspect", "introspection_client_id": "gw",
 				"introspection_client_secret": "gw-secret", "policy": "redis", "redis": redis, "fault_tolerant": false})),
+			route("dpop-redis", "/redis/dpop", terminate, plugin("authkit-oauth", obj{
+				"token_mode": "introspection", "introspection_endpoint": prov.URL + "/introspect", "introspection_client_id": "gw",
+				"introspection_client_secret": "gw-secret", "proof_of_possession_dpop": "optional",
+				"policy": "redis", "redis": redis, "fault_tolerant": false})),
 		}}},
 		"consumers": []any{obj{"username": "alice"}},
 	}
@@ -62,7 +92,8 @@ func TestRedisTwoKongNodes(t *testing.T) {
 	}
 	bin := realkong.BuildPlugins(t)
 	plugins := []string{"authkit-basic", "authkit-oauth"}
-	withEnv := map[string]string{"KONG_NGINX_MAIN_ENV": "AUTHKIT_REDIS_PASSWORD"}
+	// 127.0.0.2 is the load balancer in front of both nodes.
+	withEnv := map[string]string{"KONG_NGINX_MAIN_ENV": "AUTHKIT_REDIS_PASSWORD", "KONG_TRUSTED_IPS": "127.0.0.2"}
 	a := realkong.Start(t, realkong.Options{BinDir: bin, Plugins: plugins, Config: doc, Env: withEnv})
 	b := realkong.Start(t, realkong.Options{BinDir: bin, Plugins: plugins, Config: doc, Env: withEnv})
 
@@ -88,6 +119,30 @@ func TestRedisTwoKongNodes(t *testing.T) {
 		}
 		if n := introCalls.Load() - before; n != 1 {
 			t.Fatalf("two Kong nodes introspected one token %d times, want 1", n)
+		}
+	})
+	t.Run("a DPoP proof spent on one Kong node is a replay on the other", func(t *testing.T) {
+		const tok, uri = "dpop-opaque-token", "https://api.example.test/redis/dpop"
+		lb := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true,
+			DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
+		for i := 0; i < 3; i++ {
+			p, err := signer.Proof("GET", uri, tok, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := hdr("Authorization", "DPoP "+tok, "DPoP", p,
+				"X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.test", "X-Forwarded-Port", "443")
+			first, second := a, b
+			if i%2 == 1 {
+				first, second = b, a
+			}
+			if r := do(t, lb, "GET", first.ProxyURL+"/redis/dpop", h); r.Status != 200 {
+				t.Fatalf("proof %d on its first node: %d %s", i, r.Status, r.Body)
+			}
+			r := do(t, lb, "GET", second.ProxyURL+"/redis/dpop", h)
+			if r.Status != 401 || r.bodyCode() != "OAUTH_DPOP_PROOF_REPLAYED" {
+				t.Fatalf("proof %d replayed on the other node: %d %s", i, r.Status, r.Body)
+			}
 		}
 	})
 	t.Run("without KONG_NGINX_MAIN_ENV the plugin does not see password_env", func(t *testing.T) {

@@ -88,7 +88,7 @@ func (c *Config) validate() (*validated, error) {
 		}
 	}
 	var popErrs []error
-	v.pop, popErrs = c.compilePossession(seconds(*c.LeewaySeconds))
+	v.pop, popErrs = c.compilePossession(seconds(*c.LeewaySeconds), v.shared)
 	errs = append(errs, popErrs...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -253,8 +253,8 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 	}
 	if v.shared.Redis != nil {
 		a.policy.Warnings = append(a.policy.Warnings, v.shared.Warnings()...)
-		if c.TokenMode == ModeJWT || !v.hasIntro {
-			a.policy.Warnings = append(a.policy.Warnings, "policy: redis shares only introspection answers, and this config introspects nothing: Redis is not used")
+		if (c.TokenMode == ModeJWT || !v.hasIntro) && !v.pop.acceptDPoP() {
+			a.policy.Warnings = append(a.policy.Warnings, "policy: redis shares introspection answers and spent DPoP proofs, and this config introspects nothing and takes no DPoP proofs: Redis is not used")
 		}
 	}
 	if a.keys != nil && c.TokenMode != ModeIntrospection {

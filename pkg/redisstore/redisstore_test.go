@@ -242,21 +242,15 @@ func TestPutNewerAndClaim(t *testing.T) {
 	if _, found, _, _ := s.Get(ctx, nil, "v", []byte("absent")); found {
 		t.Fatal("absent found")
 	}
-	rc := NewReplayCache(s, "jti", 100)
-	other := NewReplayCache(s, "jti", 100) // another node's cache over the same Redis and prefix
+	// A claim is first once per key within its ttl, across every node
+	// (Store) over the same Redis and prefix.
+	other := store(t, Config{Host: "127.0.0.1", Port: ptr(srv.Port), KeyPrefix: ptr(s.prefix)}, false)
 	k := sha256.Sum256([]byte("jti-1"))
-	if first, err := rc.FirstSeen(ctx, nil, k, time.Minute); !first || err != nil {
-		t.Fatal(first, err)
+	if first, local, err := s.Claim(ctx, nil, "jti", k[:], time.Minute); !first || local || err != nil {
+		t.Fatal(first, local, err)
 	}
-	if first, _ := other.FirstSeen(ctx, nil, k, time.Minute); first {
+	if first, _, _ := other.Claim(ctx, nil, "jti", k[:], time.Minute); first {
 		t.Fatal("a replay on another node was not caught")
-	}
-	local := NewReplayCache(nil, "jti", 100)
-	if a, _ := local.FirstSeen(ctx, nil, k, time.Minute); !a {
-		t.Fatal("local first")
-	}
-	if b, _ := local.FirstSeen(ctx, nil, k, time.Minute); b {
-		t.Fatal("local replay")
 	}
 }
 

@@ -229,3 +229,71 @@ func TestRedisIntrospectionFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisDPoPReplayAcrossNodes: with policy redis a DPoP proof spent on
+// one node is a replay on the other (RFC 9449 §11.1 across a cluster);
+// with policy local the second node, knowing nothing, accepts it — the
+// hole issue 14 closes. Then the store's faults: strict refuses with 503
+// REDIS_UNAVAILABLE, fault-tolerant falls back to the process's own store
+// (one warn line), which still catches a replay on the same node, and
+// remembers it when Redis comes back.
+func TestRedisDPoPReplayAcrossNodes(t *testing.T) {
+	issuer := newRSA(t, "as-1")
+	p := newProvider(t, issuer)
+	s := dpopSigner(t, newEC(t, "client"))
+	srv := redistest.Start(t, redistest.Options{})
+	t.Cleanup(srv.Resume)
+	redis := func(kv ...any) map[string]any {
+		r := map[string]any{"host": "127.0.0.1", "port": srv.Port, "key_prefix": fmt.Sprintf("e2e%d:", time.Now().UnixNano()), "timeout_ms": 5000}
+		for i := 0; i+1 < len(kv); i += 2 {
+			r[kv[i].(string)] = kv[i+1]
+		}
+		return r
+	}
+	tok := issuer.mint(t, boundClaims(p.issuer(), s.Thumbprint()))
+
+	t.Run("policy local: each node alone", func(t *testing.T) {
+		insts := twoOAuthNodes(t, baseCfg(p, "proof_of_possession_dpop", "optional"))
+		proof := proofFor(t, s, tok)
+		accepted(t, insts[0].Access(t, dpopReq(tok, proof)))
+		accepted(t, insts[1].Access(t, dpopReq(tok, proof))) // the replay another node cannot see
+	})
+	t.Run("policy redis: one replay set", func(t *testing.T) {
+		insts := twoOAuthNodes(t, baseCfg(p, "proof_of_possession_dpop", "optional", "policy", "redis", "redis", redis(), "fault_tolerant", false))
+		for i := 0; i < 20; i++ {
+			proof := proofFor(t, s, tok)
+			accepted(t, insts[i%2].Access(t, dpopReq(tok, proof)))
+			dpopRefused(t, insts[(i+1)%2].Access(t, dpopReq(tok, proof)), 401, "OAUTH_DPOP_PROOF_REPLAYED", "invalid_dpop_proof")
+			dpopRefused(t, insts[i%2].Access(t, dpopReq(tok, proof)), 401, "OAUTH_DPOP_PROOF_REPLAYED", "invalid_dpop_proof")
+		}
+		if keys, _ := srv.Cmd("DBSIZE"); keys == "0" {
+			t.Fatal("no spent proof reached Redis")
+		}
+	})
+	t.Run("redis down, strict", func(t *testing.T) {
+		inst := startPlugin(t).StartInstance(t, baseCfg(p, "proof_of_possession_dpop", "optional", "policy", "redis", "redis", redis("timeout_ms", 200), "fault_tolerant", false))
+		srv.Pause()
+		defer srv.Resume()
+		refused(t, inst.Access(t, dpopReq(tok, proofFor(t, s, tok))), tok, 503, "REDIS_UNAVAILABLE")
+	})
+	t.Run("redis down, fault tolerant", func(t *testing.T) {
+		inst := startPlugin(t).StartInstance(t, baseCfg(p, "proof_of_possession_dpop", "optional", "policy", "redis", "redis", redis("timeout_ms", 200), "fault_tolerant", true))
+		srv.Pause()
+		proof := proofFor(t, s, tok)
+		res := inst.Access(t, dpopReq(tok, proof))
+		accepted(t, res)
+		warned := false
+		for _, l := range res.AuthkitLines() {
+			warned = warned || strings.Contains(l, `"code":"REDIS_UNAVAILABLE"`) && strings.Contains(l, `"outcome":"accepted"`)
+		}
+		if !warned {
+			t.Errorf("no REDIS_UNAVAILABLE warning: %v", res.AuthkitLines())
+		}
+		dpopRefused(t, inst.Access(t, dpopReq(tok, proof)), 401, "OAUTH_DPOP_PROOF_REPLAYED", "invalid_dpop_proof")
+		srv.Resume()
+		time.Sleep(1100 * time.Millisecond) // the store retries Redis at most once a second
+		// Redis never saw the proof; the process's own store did.
+		dpopRefused(t, inst.Access(t, dpopReq(tok, proof)), 401, "OAUTH_DPOP_PROOF_REPLAYED", "invalid_dpop_proof")
+		accepted(t, inst.Access(t, dpopReq(tok, proofFor(t, s, tok))))
+	})
+}
