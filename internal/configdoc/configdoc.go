@@ -40,15 +40,37 @@ type Row struct {
 	Tagged                   bool
 }
 
+// Shared lists the packages whose structs plugin configs embed as records
+// (by package name, as a field's type spells it: redisstore.Config).
+var Shared = map[string]string{"redisstore": "pkg/redisstore"}
+
 // Rows parses the Go files of dir (relative to root) and documents the
 // struct typeName, descending into struct-typed fields declared in the
-// same package.
+// same package or in a Shared one.
 func Rows(root, dir, typeName string) ([]Row, error) {
 	fset := token.NewFileSet()
 	structs := map[string]*ast.StructType{}
-	files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
-	if err != nil {
+	if err := parseStructs(fset, structs, filepath.Join(root, dir), ""); err != nil {
 		return nil, err
+	}
+	for name, d := range Shared {
+		if err := parseStructs(fset, structs, filepath.Join(root, d), name+"."); err != nil {
+			return nil, err
+		}
+	}
+	st, ok := structs[typeName]
+	if !ok {
+		return nil, fmt.Errorf("%s: no struct %s", dir, typeName)
+	}
+	return walkRows(structs, st), nil
+}
+
+// parseStructs adds the struct types declared in dir to structs, named
+// with prefix.
+func parseStructs(fset *token.FileSet, structs map[string]*ast.StructType, dir, prefix string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return err
 	}
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -56,7 +78,7 @@ func Rows(root, dir, typeName string) ([]Row, error) {
 		}
 		af, err := parser.ParseFile(fset, f, nil, parser.ParseComments)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, d := range af.Decls {
 			gd, ok := d.(*ast.GenDecl)
@@ -69,15 +91,15 @@ func Rows(root, dir, typeName string) ([]Row, error) {
 					continue
 				}
 				if st, ok := ts.Type.(*ast.StructType); ok {
-					structs[ts.Name.Name] = st
+					structs[prefix+ts.Name.Name] = st
 				}
 			}
 		}
 	}
-	st, ok := structs[typeName]
-	if !ok {
-		return nil, fmt.Errorf("%s: no struct %s", dir, typeName)
-	}
+	return nil
+}
+
+func walkRows(structs map[string]*ast.StructType, st *ast.StructType) []Row {
 	var rows []Row
 	var walk func(prefix string, st *ast.StructType)
 	walk = func(prefix string, st *ast.StructType) {
@@ -109,7 +131,7 @@ func Rows(root, dir, typeName string) ([]Row, error) {
 		}
 	}
 	walk("", st)
-	return rows, nil
+	return rows
 }
 
 // renderDefault writes a `default` tag literal as the README shows it: JSON.
@@ -184,6 +206,9 @@ func kongType(e ast.Expr) (string, string) {
 			return "record", t.Name
 		}
 	case *ast.SelectorExpr:
+		if x, ok := t.X.(*ast.Ident); ok {
+			return "record", x.Name + "." + t.Sel.Name
+		}
 		return "record", t.Sel.Name
 	}
 	return "?", ""

@@ -9,6 +9,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/credfile"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // PluginName is the authkit-basic plugin's name (= its binary's name).
@@ -41,6 +42,12 @@ type Config struct {
 	MaxFailures int `json:"max_failures" default:"0"`
 	// LockoutSeconds is the window failures are counted in, and how long a locked pair stays locked; 0 is off.
 	LockoutSeconds int `json:"lockout_seconds" default:"0"`
+	// Policy is where the lockout counters live: "local" (each plugin process counts alone) or "redis" (one count for every gateway node sharing the Redis and key_prefix).
+	Policy string `json:"policy" default:"local"`
+	// Redis is the Redis used with policy redis. Default: {} (unused with policy local).
+	Redis redisstore.Config `json:"redis"`
+	// FaultTolerant decides what happens when Redis fails or times out: true continues with process-local counters and logs one warn line per outage (REDIS_UNAVAILABLE, outcome accepted); false refuses with 503 REDIS_UNAVAILABLE.
+	FaultTolerant *bool `json:"fault_tolerant" default:"true"`
 }
 
 // Compile applies defaults and validates every field, naming the field.
@@ -77,6 +84,10 @@ func (c *Config) compile() (*Authenticator, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	shared, err := redisstore.Compile(c.Policy, c.Redis, c.FaultTolerant)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -97,6 +108,18 @@ func (c *Config) compile() (*Authenticator, error) {
 	if a.lockout != nil {
 		a.policy.Prefetch |= gateway.FactClientIP
 	}
+	if shared.Redis != nil {
+		a.policy.Warnings = append(a.policy.Warnings, shared.Warnings()...)
+		if a.lockout == nil {
+			a.policy.Warnings = append(a.policy.Warnings, "policy: redis shares only the lockout, and max_failures is 0: Redis is not used")
+		} else {
+			rs, err := redisstore.New(shared)
+			if err != nil {
+				return nil, err
+			}
+			a.shared = newSharedLockout(rs, a.lockout)
+		}
+	}
 	if c.CredentialsFile != "" {
 		a.file = credfile.WatchList(c.CredentialsFile, func(field string, creds []Credential) (*Store, error) {
 			return Merge(store, field, creds)
@@ -105,10 +128,13 @@ func (c *Config) compile() (*Authenticator, error) {
 	return a, nil
 }
 
-// String renders the config for debugging without any hash.
+// String renders the config for debugging without any hash or password.
 func (c *Config) String() string {
 	cp := *c
 	cp.Credentials = nil
+	if cp.Redis.Password != "" {
+		cp.Redis.Password = "[redacted]"
+	}
 	b, _ := json.Marshal(&cp)
 	return fmt.Sprintf("%s (+%d credentials)", b, len(c.Credentials))
 }

@@ -327,3 +327,11 @@ func TestFakeImitatesTheMostExpensiveHash(t *testing.T) {
 		t.Fatal("one parameter set: no warning")
 	}
 }
+
+func TestStringRedactsTheRedisPassword(t *testing.T) {
+	c := Config{Policy: "redis"}
+	c.Redis.Password = "hunter2-redis"
+	if s := c.String(); strings.Contains(s, "hunter2") || !strings.Contains(s, "[redacted]") {
+		t.Fatalf("String() = %s", s)
+	}
+}

@@ -172,7 +172,12 @@ func (v *Verifier) Spend(ctx context.Context, p *Proof) error {
 		ttl = time.Second
 	}
 	first, err := v.replay.FirstSeen(ctx, ReplayKey(p.Thumbprint, p.JTI), ttl)
+	var coded *errcode.Error
 	switch {
+	case errors.As(err, &coded):
+		// The store's own verdict (a strict Redis store's
+		// REDIS_UNAVAILABLE) is passed on as it is.
+		return coded
 	case errors.Is(err, ErrStoreFull):
 		return errcode.Wrapf(errcode.DPoPReplayStoreFailed, err, "the replay store is full").With("store", "memory")
 	case err != nil:

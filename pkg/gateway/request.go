@@ -1,6 +1,10 @@
 package gateway
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+)
 
 // Request gives an Authenticator lazy access to the request: each datum is
 // fetched from Kong at most once, and only when asked for.
@@ -16,7 +20,13 @@ type Request struct {
 	url        *RequestURL
 	body       *bodyResult
 	response   *UpstreamResponse
+	warnings   []*errcode.Error
 }
+
+// Warn records a warning about something the authenticator worked around
+// (e.g. a Redis outage it answered with process-local state). It is logged
+// at warn, with outcome "accepted", whatever the request's verdict.
+func (r *Request) Warn(e *errcode.Error) { r.warnings = append(r.warnings, e) }
 
 // prefetch reads the facts in need in one round trip when Kong can batch
 // (pipelinedKong); otherwise each is read lazily on first use. A failed

@@ -173,6 +173,7 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 	}
 
 	ident, err := auth.Authenticate(s.req)
+	s.logWarnings()
 	if err == nil && ident == nil {
 		err = errcode.New(errcode.InternalError, "authenticator returned neither identity nor error")
 	}
@@ -196,6 +197,16 @@ func (s *session) warnConfig() {
 		rec.Outcome = string(errcode.OutcomeAccepted)
 		_ = s.kong.Log("warn", rec.Line())
 		s.metrics().Warning(errcode.ConfigInvalid)
+	}
+}
+
+// logWarnings logs what the authenticator recorded with Request.Warn.
+func (s *session) logWarnings() {
+	for _, w := range s.req.warnings {
+		rec := s.record(w)
+		rec.Outcome = string(errcode.OutcomeAccepted)
+		_ = s.kong.Log("warn", rec.Line())
+		s.metrics().Warning(w.Code)
 	}
 }
 

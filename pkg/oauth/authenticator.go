@@ -16,6 +16,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/introspect"
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
@@ -86,7 +87,7 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 		return nil, tag(errcode.From(err).With("credential", fp()))
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), a.timeout+time.Second)
+	ctx, cancel := context.WithTimeout(redisstore.WithReporter(context.Background(), r), a.timeout+time.Second)
 	defer cancel()
 	claims, how, err := a.validate(ctx, token)
 	if err != nil {

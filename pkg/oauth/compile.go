@@ -14,6 +14,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
 	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 	"github.com/kong-authkit/kong-authkit/pkg/provider"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // Token modes.
@@ -57,6 +58,7 @@ type validated struct {
 	jwtPolicy         *accesstoken.Policy
 	introPolicy       *accesstoken.Policy
 	static            *jwks.Set
+	shared            *redisstore.Settings
 	pop               *possession // nil when both proof-of-possession modes are off
 }
 
@@ -77,13 +79,16 @@ func (c *Config) validate() (*validated, error) {
 	if v.jwtPolicy, v.introPolicy, err = c.policies(); err != nil {
 		errs = append(errs, err)
 	}
+	if v.shared, err = redisstore.Compile(c.Policy, c.Redis, c.FaultTolerant); err != nil {
+		errs = append(errs, err)
+	}
 	if c.StaticJWKS != "" {
 		if v.static, err = jwks.Parse([]byte(c.StaticJWKS), true); err != nil {
 			errs = append(errs, fmt.Errorf("static_jwks: %w", err))
 		}
 	}
 	var popErrs []error
-	v.pop, popErrs = c.compilePossession(seconds(*c.LeewaySeconds))
+	v.pop, popErrs = c.compilePossession(seconds(*c.LeewaySeconds), v.shared)
 	errs = append(errs, popErrs...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -246,6 +251,12 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 	case disc != nil:
 		a.keys = &discoveredKeys{d: disc, opts: remote}
 	}
+	if v.shared.Redis != nil {
+		a.policy.Warnings = append(a.policy.Warnings, v.shared.Warnings()...)
+		if (c.TokenMode == ModeJWT || !v.hasIntro) && !v.pop.acceptDPoP() {
+			a.policy.Warnings = append(a.policy.Warnings, "policy: redis shares introspection answers and spent DPoP proofs, and this config introspects nothing and takes no DPoP proofs: Redis is not used")
+		}
+	}
 	if a.keys != nil && c.TokenMode != ModeIntrospection {
 		var err error
 		if a.verifier, err = accesstoken.NewVerifier(accesstoken.VerifierOptions{
@@ -255,7 +266,7 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 		}
 	}
 	if c.TokenMode != ModeJWT && v.hasIntro {
-		if err := c.buildIntrospection(a, httpc, disc); err != nil {
+		if err := c.buildIntrospection(a, httpc, disc, v.shared); err != nil {
 			return nil, err
 		}
 	}
@@ -264,14 +275,17 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 
 // buildIntrospection sets up the introspection client: now for a
 // configured endpoint, on first use for one discovery finds.
-func (c *Config) buildIntrospection(a *Authenticator, httpc *provider.Client, disc *discovered) error {
+func (c *Config) buildIntrospection(a *Authenticator, httpc *provider.Client, disc *discovered, shared *redisstore.Settings) error {
 	opts := introspect.Options{
 		Endpoint: c.IntrospectionEndpoint, ClientID: c.IntrospectionClientID, ClientSecret: c.IntrospectionClientSecret,
 		AuthMethod: c.IntrospectionAuthMethod, TokenTypeHint: *c.TokenTypeHint, HTTP: httpc,
 		CacheTTL: seconds(*c.IntrospectionCacheTTLSeconds), NegativeTTL: seconds(*c.IntrospectionNegativeTTLSeconds),
 	}
+	var err error
+	if opts.Shared, err = redisstore.New(shared); err != nil {
+		return err
+	}
 	if opts.Endpoint != "" {
-		var err error
 		a.intro, err = introspect.New(opts)
 		return err
 	}

@@ -5,6 +5,8 @@ package oauth
 
 import (
 	"encoding/json"
+
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // PluginName is the authkit-oauth plugin's name (= its binary's name).
@@ -95,6 +97,12 @@ type Config struct {
 	ProofOfPossessionMTLS string `json:"proof_of_possession_mtls" default:"off"`
 	// LogLevel is the Kong log level of client refusals (debug, info, notice, warn, err, crit, alert); provider and gateway failures are always logged at err.
 	LogLevel string `json:"log_level" default:"notice"`
+	// Policy is where introspection answers are shared: "local" (each plugin process caches its own) or "redis" (one introspection per token for every gateway node sharing the Redis and key_prefix; a revocation one node sees reaches the others).
+	Policy string `json:"policy" default:"local"`
+	// Redis is the Redis used with policy redis. Default: {} (unused with policy local).
+	Redis redisstore.Config `json:"redis"`
+	// FaultTolerant decides what happens when Redis fails or times out: true continues with the process-local cache and logs one warn line per outage (REDIS_UNAVAILABLE, outcome accepted); false refuses with 503 REDIS_UNAVAILABLE.
+	FaultTolerant *bool `json:"fault_tolerant" default:"true"`
 }
 
 // String renders the config without the introspection secret.
@@ -102,6 +110,9 @@ func (c *Config) String() string {
 	cp := *c
 	if cp.IntrospectionClientSecret != "" {
 		cp.IntrospectionClientSecret = "[redacted]"
+	}
+	if cp.Redis.Password != "" {
+		cp.Redis.Password = "[redacted]"
 	}
 	b, _ := json.Marshal(&cp)
 	return string(b)

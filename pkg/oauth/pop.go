@@ -18,6 +18,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/dpop"
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // Proof-of-possession modes (proof_of_possession_dpop,
@@ -64,8 +65,9 @@ func checkMode(field, v string) (string, error) {
 }
 
 // compilePossession validates the proof-of-possession fields; nil when
-// both modes are off.
-func (c *Config) compilePossession(leeway time.Duration) (*possession, []error) {
+// both modes are off. With policy redis (shared), spent DPoP proofs are
+// recorded in Redis, so a replay to another node is caught.
+func (c *Config) compilePossession(leeway time.Duration, shared *redisstore.Settings) (*possession, []error) {
 	var errs []error
 	dm, err := checkMode("proof_of_possession_dpop", c.ProofOfPossessionDPoP)
 	if err != nil {
@@ -95,6 +97,13 @@ func (c *Config) compilePossession(leeway time.Duration) (*possession, []error) 
 	if c.DPoPUseNonce {
 		// Nonces rotate once per proof lifetime (RFC 9449 §8.2).
 		opts.Nonces = dpop.NewNonces(dpop.ProcessNonceSecret(), opts.Lifetime, nil)
+	}
+	if dm != PoPOff && shared != nil && shared.Redis != nil {
+		store, err := redisstore.New(shared)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		opts.Replay = &sharedReplay{store: store, local: dpop.ProcessStore()}
 	}
 	if p.dpop, err = dpop.NewVerifier(opts); err != nil {
 		errs = append(errs, err)
