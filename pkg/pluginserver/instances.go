@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,7 +115,34 @@ func (s *Server) startInstance(name string, config []byte) (inst *instance, err 
 	inst = &instance{name: name, started: time.Now(), handlers: handlersOf(cfg)}
 	inst.lastEvent.Store(inst.started.Unix())
 	s.instances.add(inst, meta.Seq)
+	s.logf("started instance %d of %s (config fields Kong sent as null: %s)", inst.id, name, nullFields(config))
 	return inst, nil
+}
+
+// kongKeys are what Kong adds to a plugin's config besides its schema
+// fields (kong-go-plugins.md §2.1).
+var kongKeys = map[string]bool{"route_id": true, "service_id": true, "consumer_id": true, "plugin_instance_name": true}
+
+// nullFields lists the config fields Kong sent as null, which tells an
+// operator whether Kong applied the plugin's defaults (a schema field
+// with a default never arrives null unless the config sets it so). Names
+// only, never a value: a config may hold a secret.
+func nullFields(config []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(config, &m) != nil {
+		return "?"
+	}
+	var out []string
+	for k, v := range m {
+		if string(v) == "null" && !kongKeys[k] && !strings.HasPrefix(k, "__") {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }
 
 // The phase methods go-pdk recognises, in its order.

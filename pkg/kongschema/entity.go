@@ -1,0 +1,179 @@
+package kongschema
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Entity checks, as Kong 3.9 runs them (kong/db/schema/init.lua
+// Schema.entity_checkers): on the record's values after defaults, each
+// check's error in the record's "@entity" list (POST /config: an error of
+// type "entity", without a field).
+
+// isNonEmpty is Kong's is_nonempty: nil, null, "" and an empty table are
+// empty; false and 0 are not.
+func isNonEmpty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case string:
+		return v != ""
+	case []any:
+		return len(v) > 0
+	case map[string]any:
+		return len(v) > 0
+	}
+	return true
+}
+
+// quotedList is Kong's quoted_list: 'a', 'b'.
+func quotedList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "'" + n + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+func (v *validator) entityCheck(rec *Field, c EntityCheck, vals map[string]any, path []any) {
+	// Kong does not run a check over a field holding a vault reference.
+	for _, name := range c.fields() {
+		if f := rec.Lookup(name); f != nil && f.Referenceable {
+			if s, ok := vals[name].(string); ok && IsReference(s) {
+				return
+			}
+		}
+	}
+	switch {
+	case c.AtLeastOneOf != nil:
+		for _, n := range c.AtLeastOneOf {
+			if isNonEmpty(vals[n]) {
+				return
+			}
+		}
+		v.failEntity(path, "at least one of these fields must be non-empty: "+quotedList(c.AtLeastOneOf))
+	case c.MutuallyRequired != nil:
+		n := 0
+		for _, name := range c.MutuallyRequired {
+			if isNonEmpty(vals[name]) {
+				n++
+			}
+		}
+		if n != 0 && n != len(c.MutuallyRequired) {
+			v.failEntity(path, "all or none of these fields must be set: "+quotedList(c.MutuallyRequired))
+		}
+	case c.MutuallyExclusive != nil:
+		n := 0
+		for _, name := range c.MutuallyExclusive {
+			if isNonEmpty(vals[name]) {
+				n++
+			}
+		}
+		if n > 1 {
+			v.failEntity(path, "only one or none of these fields must be set: "+quotedList(c.MutuallyExclusive))
+		}
+	case c.Conditional != nil:
+		k := c.Conditional
+		if !matches(rec.Lookup(k.IfField), k.IfMatch, vals[k.IfField]) {
+			return
+		}
+		then := vals[k.ThenField]
+		var msg string
+		if k.ThenMatch.Required && then == nil {
+			msg = "required field missing"
+		} else {
+			msg = check(merged(rec.Lookup(k.ThenField), k.ThenMatch), then)
+		}
+		if msg == "" {
+			return
+		}
+		v.fail(append(path[:len(path):len(path)], k.ThenField), msg)
+		if k.ThenErr != "" {
+			v.failEntity(path, luaFormat(k.ThenErr, k.IfField))
+		} else {
+			v.failEntity(path, fmt.Sprintf("failed conditional validation given value of field '%s'", k.IfField))
+		}
+	case c.ConditionalAtLeastOneOf != nil:
+		k := c.ConditionalAtLeastOneOf
+		if !matches(rec.Lookup(k.IfField), k.IfMatch, vals[k.IfField]) {
+			return
+		}
+		for _, n := range k.ThenAtLeastOneOf {
+			if isNonEmpty(vals[n]) {
+				return
+			}
+		}
+		list := quotedList(k.ThenAtLeastOneOf)
+		if k.ThenErr != "" {
+			v.failEntity(path, luaFormat(k.ThenErr, list))
+		} else {
+			v.failEntity(path, "at least one of these fields must be non-empty: "+list)
+		}
+	}
+}
+
+// fields are the record fields a check reads.
+func (c EntityCheck) fields() []string {
+	switch {
+	case c.AtLeastOneOf != nil:
+		return c.AtLeastOneOf
+	case c.MutuallyRequired != nil:
+		return c.MutuallyRequired
+	case c.MutuallyExclusive != nil:
+		return c.MutuallyExclusive
+	case c.Conditional != nil:
+		return []string{c.Conditional.IfField, c.Conditional.ThenField}
+	case c.ConditionalAtLeastOneOf != nil:
+		return append([]string{c.ConditionalAtLeastOneOf.IfField}, c.ConditionalAtLeastOneOf.ThenAtLeastOneOf...)
+	}
+	return nil
+}
+
+// matches is Kong's validate_field(if_match, value) with the match's
+// metatable falling back to the field's own definition: a null value
+// passes unless required.
+func matches(field, match *Field, val any) bool {
+	return check(merged(field, match), val) == ""
+}
+
+// merged is match with field's definition behind it (Lua's __index).
+func merged(field, match *Field) *Field {
+	if field == nil {
+		field = &Field{}
+	}
+	m := *field
+	if match == nil {
+		return &m
+	}
+	if match.Required {
+		m.Required = true
+	}
+	if match.OneOf != nil {
+		m.OneOf = match.OneOf
+	}
+	if match.Between != nil {
+		m.Between = match.Between
+	}
+	if match.Gt != nil {
+		m.Gt = match.Gt
+	}
+	m.LenEq, m.LenMin, m.LenMax = or(match.LenEq, m.LenEq), or(match.LenMin, m.LenMin), or(match.LenMax, m.LenMax)
+	if match.MatchAll != nil {
+		m.MatchAll = match.MatchAll
+	}
+	if match.MatchNone != nil {
+		m.MatchNone = match.MatchNone
+	}
+	if match.MatchAny != nil {
+		m.MatchAny = match.MatchAny
+	}
+	return &m
+}
+
+// luaFormat is string.format with one %s argument.
+func luaFormat(format, arg string) string {
+	if strings.Contains(format, "%s") {
+		return strings.Replace(format, "%s", arg, 1)
+	}
+	return format
+}
