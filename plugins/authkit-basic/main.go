@@ -7,8 +7,6 @@ package main
 import (
 	"log"
 
-	"github.com/kong-authkit/kong-authkit/pkg/basicauth"
-	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/pluginserver"
 )
 
@@ -19,7 +17,7 @@ const Version = "0.1.0"
 const Priority = 1100
 
 func main() {
-	if err := pluginserver.Start(gateway.NewPlugin(basicauth.PluginName, (*basicauth.Config).Compile), Version, Priority); err != nil {
+	if err := pluginserver.Start(New, Version, Priority); err != nil {
 		log.Fatal(err)
 	}
 }

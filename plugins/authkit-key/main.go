@@ -6,8 +6,6 @@ package main
 import (
 	"log"
 
-	"github.com/kong-authkit/kong-authkit/pkg/apikey"
-	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/pluginserver"
 )
 
@@ -18,7 +16,7 @@ const Version = "0.1.0"
 const Priority = 1250
 
 func main() {
-	if err := pluginserver.Start(gateway.NewPlugin(apikey.PluginName, (*apikey.Config).Compile), Version, Priority); err != nil {
+	if err := pluginserver.Start(New, Version, Priority); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -1,16 +1,15 @@
-// Command authkit-oauth-explain is a Kong plugin (served by the project's
-// plugin server, pkg/pluginserver) for the route in front of an OAuth provider's token and authorization
-// endpoints: it names what went wrong in the provider's answer. It is its
-// own binary because its Response handler makes Kong buffer every response
-// of the routes it is on — the token-validation plugins must never pay that.
+// Command authkit-oauth-explain is a Kong plugin for the route in front of
+// an OAuth provider's token and authorization endpoints, served by the
+// project's plugin server (pkg/pluginserver): it names what went wrong in
+// the provider's answer. It is its own binary because its Response handler
+// makes Kong buffer every response of the routes it is on — the
+// token-validation plugins must never pay that.
 package main
 
 import (
 	"log"
 
-	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/pluginserver"
-	"github.com/kong-authkit/kong-authkit/pkg/tokenexplain"
 )
 
 // Version is the plugin version Kong reports (x.y.z).
@@ -20,7 +19,7 @@ const Version = "0.1.0"
 const Priority = 900
 
 func main() {
-	if err := pluginserver.Start(gateway.NewInspector(tokenexplain.PluginName, (*tokenexplain.Config).Compile), Version, Priority); err != nil {
+	if err := pluginserver.Start(New, Version, Priority); err != nil {
 		log.Fatal(err)
 	}
 }
