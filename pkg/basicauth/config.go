@@ -37,9 +37,9 @@ type Config struct {
 	// CacheTTLSeconds is how long a verified password stays cached (as a SHA-256 of the inputs, never the password); 0 disables the cache.
 	CacheTTLSeconds *int `json:"cache_ttl_seconds" default:"300" between:"0,2147483647"`
 	// MaxFailures locks a username out for one client IP after this many wrong passwords within lockout_seconds; attempts being verified count too, so no more than this many wrong passwords are ever hashed per user, client IP and window; 0 disables the lockout.
-	MaxFailures int `json:"max_failures" default:"0" between:"0,2147483647"`
+	MaxFailures int `json:"max_failures" required:"true" default:"0" between:"0,2147483647"`
 	// LockoutSeconds is the window failures are counted in, and how long a locked pair stays locked; 0 is off.
-	LockoutSeconds int `json:"lockout_seconds" default:"0" between:"0,2147483647"`
+	LockoutSeconds int `json:"lockout_seconds" required:"true" default:"0" between:"0,2147483647"`
 }
 
 // KongSchema adds the rules across fields to the schema the tags give

@@ -35,13 +35,35 @@ func quotedList(names []string) string {
 	return strings.Join(q, ", ")
 }
 
-func (v *validator) entityCheck(rec *Field, c EntityCheck, vals map[string]any, path []any) {
-	// Kong does not run a check over a field holding a vault reference.
+// entityCheck runs one check as Kong's run_entity_check does: not over a
+// field holding a vault reference; mutually_required and
+// mutually_exclusive not when one of their fields has an error (since
+// start, the record's first error); none when all of its fields are
+// absent (Kong fills every field but a required one without a default).
+func (v *validator) entityCheck(rec *Field, c EntityCheck, vals map[string]any, path []any, start int) {
+	allAbsent := true
 	for _, name := range c.fields() {
+		val, present := vals[name]
+		if !present {
+			continue
+		}
+		allAbsent = false
 		if f := rec.Lookup(name); f != nil && f.Referenceable {
-			if s, ok := vals[name].(string); ok && IsReference(s) {
+			if s, ok := val.(string); ok && IsReference(s) {
 				return
 			}
+		}
+		if (c.MutuallyRequired != nil || c.MutuallyExclusive != nil) && v.hasError(path, name, start) {
+			return
+		}
+	}
+	if allAbsent && c.Conditional != nil {
+		return
+	}
+	if k := c.Conditional; k != nil {
+		if _, present := vals[k.IfField]; !present {
+			v.set(append(path[:len(path):len(path)], k.IfField), "field required for entity check", start)
+			return
 		}
 	}
 	switch {
@@ -87,7 +109,7 @@ func (v *validator) entityCheck(rec *Field, c EntityCheck, vals map[string]any, 
 		if msg == "" {
 			return
 		}
-		v.fail(append(path[:len(path):len(path)], k.ThenField), msg)
+		v.set(append(path[:len(path):len(path)], k.ThenField), msg, start)
 		if k.ThenErr != "" {
 			v.failEntity(path, luaFormat(k.ThenErr, k.IfField))
 		} else {
@@ -110,6 +132,42 @@ func (v *validator) entityCheck(rec *Field, c EntityCheck, vals map[string]any, 
 			v.failEntity(path, "at least one of these fields must be non-empty: "+list)
 		}
 	}
+}
+
+// set is Kong's set_field(errors, name, msg): the field's error since
+// start, if any, is replaced.
+func (v *validator) set(path []any, msg string, start int) {
+	keep := v.errs[:start]
+	for _, e := range v.errs[start:] {
+		if e.Entity || !samePath(e.Path, path) {
+			keep = append(keep, e)
+		}
+	}
+	v.errs = keep
+	v.fail(path, msg)
+}
+
+func samePath(a, b []any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasError reports whether an error since start lies at or under
+// path.name.
+func (v *validator) hasError(path []any, name string, start int) bool {
+	for _, e := range v.errs[start:] {
+		if !e.Entity && len(e.Path) > len(path) && e.Path[len(path)] == name {
+			return true
+		}
+	}
+	return false
 }
 
 // fields are the record fields a check reads.

@@ -127,6 +127,9 @@ func generateType(t reflect.Type) (*Field, error) {
 		if s, ok := reflect.New(t).Interface().(Schemer); ok {
 			s.KongSchema(rec)
 		}
+		if err := checkIfFields(rec); err != nil {
+			return nil, fmt.Errorf("kongschema: %s: %w", t.Name(), err)
+		}
 		return rec, nil
 	}
 	return fromType(t), nil
@@ -241,6 +244,39 @@ func attrs(f *Field, tag reflect.StructTag, prefix string) error {
 				return fmt.Errorf("one_of %q: %w", s, e)
 			}
 			f.OneOf[i] = n
+		}
+	}
+	return nil
+}
+
+// checkIfFields insists that a conditional's if_field is required and has
+// a default: Kong runs the check on a null value as if it matched
+// (Schema.validate_field passes null), while the plugin reads null as the
+// default; required makes Kong refuse null instead.
+func checkIfFields(rec *Field) error {
+	for _, c := range rec.EntityChecks {
+		var name string
+		switch {
+		case c.Conditional != nil:
+			name = c.Conditional.IfField
+		case c.ConditionalAtLeastOneOf != nil:
+			name = c.ConditionalAtLeastOneOf.IfField
+		default:
+			continue
+		}
+		f := rec.Lookup(name)
+		if f == nil {
+			return fmt.Errorf("entity check on unknown field %q", name)
+		}
+		if !f.Required || !f.HasDefault {
+			return fmt.Errorf("%s: the if_field of an entity check needs required:\"true\" and a default", name)
+		}
+	}
+	for _, c := range rec.EntityChecks {
+		for _, name := range c.fields() {
+			if rec.Lookup(name) == nil {
+				return fmt.Errorf("entity check on unknown field %q", name)
+			}
 		}
 	}
 	return nil

@@ -86,7 +86,8 @@ func (e FieldError) Line() string {
 
 // ValidationError is a config rejected by Kong's schema validation.
 type ValidationError struct {
-	// Fields are the errors, in a stable order (sorted by Nested).
+	// Fields are the errors, in a stable order: field errors, then
+	// entity errors, each sorted by Nested.
 	Fields []FieldError
 	// Errors are the Fields as Nested strings.
 	Errors []string
@@ -143,7 +144,13 @@ func (f *Field) Normalize(cfg map[string]any) (map[string]any, error) {
 	var v validator
 	out := v.record(f, cfg, nil)
 	if len(v.errs) > 0 {
-		sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Nested() < v.errs[j].Nested() })
+		// Field errors first, then the rules across fields, each sorted.
+		sort.SliceStable(v.errs, func(i, j int) bool {
+			if a, b := v.errs[i].Entity, v.errs[j].Entity; a != b {
+				return b
+			}
+			return v.errs[i].Nested() < v.errs[j].Nested()
+		})
 		ve := &ValidationError{Fields: v.errs}
 		for _, e := range v.errs {
 			ve.Errors = append(ve.Errors, e.Nested())
@@ -156,6 +163,7 @@ func (f *Field) Normalize(cfg map[string]any) (map[string]any, error) {
 // record processes a record's fields (defaults, nulls, validation), then
 // its entity checks.
 func (v *validator) record(f *Field, cfg map[string]any, path []any) map[string]any {
+	start := len(v.errs)
 	out := make(map[string]any, len(f.Fields))
 	known := make(map[string]bool, len(f.Fields))
 	for _, nf := range f.Fields {
@@ -192,7 +200,7 @@ func (v *validator) record(f *Field, cfg map[string]any, path []any) map[string]
 		v.fail(append(path[:len(path):len(path)], k), "unknown field")
 	}
 	for _, c := range f.EntityChecks {
-		v.entityCheck(f, c, out, path)
+		v.entityCheck(f, c, out, path, start)
 	}
 	return out
 }

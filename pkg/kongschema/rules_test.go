@@ -15,9 +15,9 @@ import (
 // expected behaviour is what Kong 3.9.3 answered for the same schema (a
 // hand-written -dump, POST /config with flatten_errors).
 type ruled struct {
-	Mode    *string           `json:"mode" default:"all" one_of:"all,any"`
+	Mode    *string           `json:"mode" required:"true" default:"all" one_of:"all,any"`
 	N       *int              `json:"n" default:"5" between:"0,10"`
-	Max     int               `json:"max_failures" default:"0" between:"0,100"`
+	Max     int               `json:"max_failures" required:"true" default:"0" between:"0,100"`
 	Lockout int               `json:"lockout_seconds" default:"0" between:"0,100"`
 	Empty   string            `json:"empty_ok" len_min:"0"`
 	Names   []string          `json:"names" default:"apikey" len_min:"1"`
@@ -67,7 +67,7 @@ func TestNormalizeRules(t *testing.T) {
 	}{
 		{"defaults", `{"file":"x"}`, nil},
 		{"one_of, between, array len_min", `{"mode":"bogus","n":11,"names":[],"file":"x"}`,
-			[]string{"config.mode|expected one of: all, any", "config.n|value should be between 0 and 10", "config.names|length must be at least 1"}},
+			[]string{"config.mode|expected one of: all, any", "config.names|length must be at least 1", "config.n|value should be between 0 and 10"}},
 		{"an empty element", `{"names":[""],"file":"x"}`, []string{"config.names.1|length must be at least 1"}},
 		{"len_min 0, at_least_one_of", `{"empty_ok":"","file":""}`, []string{"|at least one of these fields must be non-empty: 'creds', 'file'"}},
 		{"conditional", `{"file":"x","max_failures":3}`,
@@ -78,7 +78,12 @@ func TestNormalizeRules(t *testing.T) {
 		{"a map: one error", `{"file":"x","hdrs":{"sub":"Bad Header"}}`, []string{"config.hdrs|not a header name"}},
 		{"a map value: len_min 1", `{"file":"x","hdrs":{"x":""}}`, []string{"config.hdrs|length must be at least 1"}},
 		{"a reference is not validated", `{"file":"x","secret":"{vault://env/authkit-test-secret}"}`, nil},
-		{"null keeps null", `{"file":"x","mode":null,"n":null}`, nil},
+		{"null keeps null", `{"file":"x","n":null}`, nil},
+		// An entity check's if_field is required (Generate insists): Kong
+		// would run the check on null as if it matched.
+		{"null if_field", `{"file":"x","mode":null}`, []string{"config.mode|required field missing"}},
+		{"conditional replaces the then_field's error", `{"file":"x","max_failures":3,"lockout_seconds":-1}`,
+			[]string{"config.lockout_seconds|value must be greater than 0", "|failed conditional validation given value of field 'max_failures'"}},
 		{"match_any", `{"file":"x","url":"ftp://x"}`, []string{"config.url|must be an absolute http(s) URL"}},
 		{"match_any empty", `{"file":"x","url":""}`, nil},
 		{"conditional_at_least_one_of", `{"file":"x","mode":"any"}`, []string{"|mode any: set url"}},
@@ -97,12 +102,12 @@ func TestNormalizeRules(t *testing.T) {
 		})
 	}
 
-	out, err := schema.Normalize(map[string]any{"file": "x", "mode": nil})
+	out, err := schema.Normalize(map[string]any{"file": "x", "empty_ok": nil})
 	if err != nil {
 		t.Fatal(err)
 	}
 	js, _ := json.Marshal(out)
-	want := `{"creds":[],"empty_ok":null,"file":"x","hdrs":{},"lockout_seconds":0,"max_failures":0,"mode":null,"n":5,"names":["apikey"],"secret":"","url":""}`
+	want := `{"creds":[],"empty_ok":null,"file":"x","hdrs":{},"lockout_seconds":0,"max_failures":0,"mode":"all","n":5,"names":["apikey"],"secret":"","url":""}`
 	if string(js) != want {
 		t.Errorf("normalized\n got %s\nwant %s", js, want)
 	}

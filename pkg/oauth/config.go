@@ -46,7 +46,7 @@ type Config struct {
 	// TokenCookie also accepts the token in this cookie; empty is off.
 	TokenCookie string `json:"token_cookie" default:"" len_min:"0"`
 	// TokenMode is "jwt" (local validation only), "introspection" (RFC 7662 only) or "auto" (a JWT-shaped token is validated locally when keys are configured, anything else is introspected).
-	TokenMode *string `json:"token_mode" default:"auto" one_of:"jwt,introspection,auto"`
+	TokenMode *string `json:"token_mode" required:"true" default:"auto" one_of:"jwt,introspection,auto"`
 	// JWKSMinRefreshSeconds is the least time between two key set fetches, so a flood of unknown kids cannot hammer the provider.
 	JWKSMinRefreshSeconds *int `json:"jwks_min_refresh_seconds" default:"10" between:"0,2147483647"`
 	// JWKSCacheTTLSeconds is how long fetched keys (and the discovery document) are used before a refresh.
