@@ -182,6 +182,8 @@ func (v *validator) record(f *Field, cfg map[string]any, path []any) map[string]
 		case !present:
 			out[nf.Name] = nil
 		case val == nil && (nf.Field.Required || nf.Field.Type == "record"):
+			// Present and null: an entity check sees null, not "missing".
+			out[nf.Name] = nil
 			v.fail(sub, "required field missing")
 		case val == nil:
 			out[nf.Name] = nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Kong/go-pdk"
+	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 )
 
 // Instance lifecycle. Kong starts one instance per (worker, plugin config)
@@ -115,27 +116,28 @@ func (s *Server) startInstance(name string, config []byte) (inst *instance, err 
 	inst = &instance{name: name, started: time.Now(), handlers: handlersOf(cfg)}
 	inst.lastEvent.Store(inst.started.Unix())
 	s.instances.add(inst, meta.Seq)
-	s.logf("started instance %d of %s (config fields Kong sent as null: %s)", inst.id, name, nullFields(config))
+	s.logf("started instance %d of %s (config fields unset: %s)", inst.id, name, unsetFields(cfg, config))
 	return inst, nil
 }
 
-// kongKeys are what Kong adds to a plugin's config besides its schema
-// fields (kong-go-plugins.md §2.1).
-var kongKeys = map[string]bool{"route_id": true, "service_id": true, "consumer_id": true, "plugin_instance_name": true}
-
-// nullFields lists the config fields Kong sent as null, which tells an
-// operator whether Kong applied the plugin's defaults (a schema field
-// with a default never arrives null unless the config sets it so). Names
-// only, never a value: a config may hold a secret.
-func nullFields(config []byte) string {
+// unsetFields lists the config schema's top-level fields that Kong sent
+// null or not at all, which tells an operator whether Kong applied the
+// plugin's defaults: a field with a default is always sent (Kong fills
+// it in), so only fields without one are listed. Names only, never a
+// value: a config may hold a secret.
+func unsetFields(cfg any, config []byte) string {
+	if s, ok := cfg.(ConfigSchemer); ok {
+		cfg = s.ConfigSchema()
+	}
+	schema, err := kongschema.Generate(cfg)
 	var m map[string]json.RawMessage
-	if json.Unmarshal(config, &m) != nil {
+	if err != nil || json.Unmarshal(config, &m) != nil {
 		return "?"
 	}
 	var out []string
-	for k, v := range m {
-		if string(v) == "null" && !kongKeys[k] && !strings.HasPrefix(k, "__") {
-			out = append(out, k)
+	for _, f := range schema.Fields {
+		if v, ok := m[f.Name]; !ok || string(v) == "null" {
+			out = append(out, f.Name)
 		}
 	}
 	if len(out) == 0 {
