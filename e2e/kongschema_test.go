@@ -109,7 +109,7 @@ var schemaCases = []schemaCase{
 	{plugin: "authkit-oauth", set: obj{"issuer": "/realms/x"}, want: []string{"config.issuer|" + absURL}},
 	{plugin: "authkit-oauth", set: obj{"jwks_uri": "ftp://x/jwks"}, want: []string{"config.jwks_uri|" + absURL}},
 	{plugin: "authkit-oauth", set: obj{"introspection_endpoint": "introspect"}, want: []string{"config.introspection_endpoint|" + absURL}},
-	{plugin: "authkit-oauth", set: obj{"claims_to_headers": obj{"sub": "Bad Header"}}, want: []string{"config.claims_to_headers|is not a header name"}},
+	{plugin: "authkit-oauth", set: obj{"claims_to_headers": obj{"sub": "Bad Header"}}, want: []string{"config.claims_to_headers|must be a header name (no space, colon, CR or LF)"}},
 	{plugin: "authkit-oauth", set: obj{"claims_to_headers": obj{"aud": "HOST"}},
 		want: []string{"config.claims_to_headers|that header cannot carry a claim (routing, framing or identity header)"}},
 	{plugin: "authkit-oauth", drop: []string{"issuer"},

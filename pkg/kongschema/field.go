@@ -221,6 +221,9 @@ func (f *Field) Lookup(path ...string) *Field {
 		if f == nil {
 			return nil
 		}
+		if f.Type == "array" && f.Elements != nil { // credentials, username: an element's field
+			f = f.Elements
+		}
 		var next *Field
 		for _, nf := range f.Fields {
 			if nf.Name == name {

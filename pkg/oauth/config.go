@@ -78,7 +78,7 @@ type Config struct {
 	// HideCredentials removes the token (header, query parameter or cookie) before proxying.
 	HideCredentials bool `json:"hide_credentials" default:"false"`
 	// ClaimsToHeaders maps claim names to upstream request headers (scalars as text, arrays joined by spaces); headers of absent claims, and of claims with a control character, are removed. Host, framing (Content-Length, Transfer-Encoding…) and identity headers (Authorization, X-Consumer-*…) are refused as targets.
-	ClaimsToHeaders map[string]string `json:"claims_to_headers" default:"" value_match_none:"[ :\r\n]" value_match_err:"is not a header name"`
+	ClaimsToHeaders map[string]string `json:"claims_to_headers" default:"" value_match_none:"[ :\r\n]" value_match_err:"must be a header name (no space, colon, CR or LF)"`
 	// RunOnPreflight authenticates CORS preflight (OPTIONS) requests too.
 	RunOnPreflight *bool `json:"run_on_preflight" default:"true"`
 	// Realm is sent in `WWW-Authenticate: Bearer realm="…"`.
