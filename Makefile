@@ -34,6 +34,7 @@ lint:
 test: lint hydra
 	$(GO) test -race -count=1 -timeout 30m ./...
 	@if [ -z "$$AUTHKIT_KONG" ]; then echo "make test: the real-Kong tests (e2e/) were SKIPPED: AUTHKIT_KONG is not set (a Kong 3.7+ kong executable; see README, Testing)"; fi
+	@if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then echo "make test: the Redis tests (policy: redis) were SKIPPED: redis-server is not installed (apt-get install redis-server; see README, Testing)"; fi
 
 ## test-kong: only the real-Kong suite, against AUTHKIT_KONG
 test-kong: hydra

@@ -167,6 +167,10 @@ func explanationOf(e errcode.Entry) explanation {
 	// cannot drift from what a client really receives.
 	var ch gateway.Challenge
 	switch {
+	case strings.HasPrefix(x.Code, "OAUTH_DPOP_"):
+		// As authkit-oauth with proof_of_possession_dpop sends it.
+		dpopCh := gateway.DPoPChallenges(realmPlaceholder, []string{"<dpop_allowed_algs>"}, true)
+		ch = func(e *errcode.Error) string { return strings.Join(dpopCh(e), ", ") }
 	case strings.HasPrefix(x.Code, "OAUTH_"):
 		ch = gateway.BearerChallenge(realmPlaceholder)
 	case strings.HasPrefix(x.Code, "APIKEY_"):

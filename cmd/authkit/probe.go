@@ -32,6 +32,7 @@ type probeOptions struct {
 	secretEnv                                       string
 	timeout                                         time.Duration
 	asJSON                                          bool
+	redis                                           redisProbeFlags
 }
 
 // newProbeCmd checks a live provider with the plugins' own code: the
@@ -41,16 +42,24 @@ func newProbeCmd() *cobra.Command {
 	var o probeOptions
 	cmd := &cobra.Command{
 		Use:   "probe",
-		Short: "Check a live OAuth provider as authkit-oauth would: discovery, issuer, JWKS, introspection",
+		Short: "Check a live OAuth provider as authkit-oauth would (discovery, issuer, JWKS, introspection), and the Redis of policy redis",
 		Example: "  authkit probe --issuer https://idp.example.com\n" +
 			"  AUTHKIT_CLIENT_SECRET=… authkit probe --issuer https://idp.example.com --client-id gateway\n" +
-			"  authkit probe --introspection-endpoint https://idp.example.com/introspect --auth-method none",
+			"  authkit probe --introspection-endpoint https://idp.example.com/introspect --auth-method none\n" +
+			"  AUTHKIT_REDIS_PASSWORD=… authkit probe --redis-host redis.internal --redis-username authkit",
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.issuer == "" && o.jwksURI == "" && o.endpoint == "" {
-				return usageError(fmt.Errorf("give --issuer, --jwks-uri or --introspection-endpoint"))
+			if o.issuer == "" && o.jwksURI == "" && o.endpoint == "" && !o.redis.set() {
+				return usageError(fmt.Errorf("give --issuer, --jwks-uri, --introspection-endpoint or a Redis (--redis-host, --redis-sentinel-master, --redis-cluster-nodes)"))
 			}
 			checks := runProbe(cmd.Context(), o, os.Getenv(o.secretEnv))
+			if o.redis.set() {
+				ctx := cmd.Context()
+				if ctx == nil {
+					ctx = context.Background()
+				}
+				checks = append(checks, probeRedis(ctx, &o.redis, o.timeout, os.Getenv))
+			}
 			failed := 0
 			for _, c := range checks {
 				if !c.OK {
@@ -79,6 +88,7 @@ func newProbeCmd() *cobra.Command {
 	f.StringVar(&o.authMethod, "auth-method", introspect.AuthBasic, "client_secret_basic, client_secret_post or none")
 	f.DurationVar(&o.timeout, "timeout", 3*time.Second, "timeout of each request")
 	f.BoolVar(&o.asJSON, "json", false, "print the checks as JSON")
+	o.redis.register(f)
 	return cmd
 }
 

@@ -44,15 +44,37 @@ type Row struct {
 	Checks string
 }
 
+// Shared lists the packages whose structs plugin configs embed as records
+// (by package name, as a field's type spells it: redisstore.Config).
+var Shared = map[string]string{"redisstore": "pkg/redisstore"}
+
 // Rows parses the Go files of dir (relative to root) and documents the
 // struct typeName, descending into struct-typed fields declared in the
-// same package.
+// same package or in a Shared one.
 func Rows(root, dir, typeName string) ([]Row, error) {
 	fset := token.NewFileSet()
 	structs := map[string]*ast.StructType{}
-	files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
-	if err != nil {
+	if err := parseStructs(fset, structs, filepath.Join(root, dir), ""); err != nil {
 		return nil, err
+	}
+	for name, d := range Shared {
+		if err := parseStructs(fset, structs, filepath.Join(root, d), name+"."); err != nil {
+			return nil, err
+		}
+	}
+	st, ok := structs[typeName]
+	if !ok {
+		return nil, fmt.Errorf("%s: no struct %s", dir, typeName)
+	}
+	return walkRows(structs, st), nil
+}
+
+// parseStructs adds the struct types declared in dir to structs, named
+// with prefix.
+func parseStructs(fset *token.FileSet, structs map[string]*ast.StructType, dir, prefix string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return err
 	}
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -60,7 +82,7 @@ func Rows(root, dir, typeName string) ([]Row, error) {
 		}
 		af, err := parser.ParseFile(fset, f, nil, parser.ParseComments)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, d := range af.Decls {
 			gd, ok := d.(*ast.GenDecl)
@@ -73,15 +95,15 @@ func Rows(root, dir, typeName string) ([]Row, error) {
 					continue
 				}
 				if st, ok := ts.Type.(*ast.StructType); ok {
-					structs[ts.Name.Name] = st
+					structs[prefix+ts.Name.Name] = st
 				}
 			}
 		}
 	}
-	st, ok := structs[typeName]
-	if !ok {
-		return nil, fmt.Errorf("%s: no struct %s", dir, typeName)
-	}
+	return nil
+}
+
+func walkRows(structs map[string]*ast.StructType, st *ast.StructType) []Row {
 	var rows []Row
 	var walk func(prefix string, st *ast.StructType)
 	walk = func(prefix string, st *ast.StructType) {
@@ -113,7 +135,7 @@ func Rows(root, dir, typeName string) ([]Row, error) {
 		}
 	}
 	walk("", st)
-	return rows, nil
+	return rows
 }
 
 // renderDefault writes a `default` tag literal as the README shows it: JSON.
@@ -188,6 +210,9 @@ func kongType(e ast.Expr) (string, string) {
 			return "record", t.Name
 		}
 	case *ast.SelectorExpr:
+		if x, ok := t.X.(*ast.Ident); ok {
+			return "record", x.Name + "." + t.Sel.Name
+		}
 		return "record", t.Sel.Name
 	}
 	return "?", ""
@@ -210,10 +235,21 @@ func Table(rows []Row, schema *kongschema.Field) string {
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.Path, r.Type, esc(def), esc(checks), esc(r.Doc))
 	}
-	if schema != nil && len(schema.EntityChecks) > 0 {
-		b.WriteString("\nAcross fields, Kong also refuses a config unless:\n\n")
+	var rules []string
+	if schema != nil {
 		for _, c := range schema.EntityChecks {
-			b.WriteString("- " + entityRule(c) + "\n")
+			rules = append(rules, entityRule(c, ""))
+		}
+		for _, nf := range schema.Fields {
+			for _, c := range nf.Field.EntityChecks {
+				rules = append(rules, entityRule(c, nf.Name+"."))
+			}
+		}
+	}
+	if len(rules) > 0 {
+		b.WriteString("\nAcross fields, Kong also refuses a config unless:\n\n")
+		for _, r := range rules {
+			b.WriteString("- " + r + "\n")
 		}
 	}
 	return b.String()
@@ -283,11 +319,13 @@ func slicesContains(ss []string, s string) bool {
 	return false
 }
 
-func entityRule(c kongschema.EntityCheck) string {
+// entityRule describes an entity check of the record whose fields are
+// named with prefix.
+func entityRule(c kongschema.EntityCheck, prefix string) string {
 	code := func(ns []string) string {
 		q := make([]string, len(ns))
 		for i, n := range ns {
-			q[i] = "`" + n + "`"
+			q[i] = "`" + prefix + n + "`"
 		}
 		return strings.Join(q, ", ")
 	}
@@ -300,10 +338,10 @@ func entityRule(c kongschema.EntityCheck) string {
 		return "at most one of " + code(c.MutuallyExclusive) + " is set"
 	case c.Conditional != nil:
 		k := c.Conditional
-		return fmt.Sprintf("`%s` %s when `%s` %s", k.ThenField, matchText(k.ThenMatch), k.IfField, matchText(k.IfMatch))
+		return fmt.Sprintf("`%s` %s when `%s` %s", prefix+k.ThenField, matchText(k.ThenMatch), prefix+k.IfField, matchText(k.IfMatch))
 	case c.ConditionalAtLeastOneOf != nil:
 		k := c.ConditionalAtLeastOneOf
-		return fmt.Sprintf("one of %s is set when `%s` %s", code(k.ThenAtLeastOneOf), k.IfField, matchText(k.IfMatch))
+		return fmt.Sprintf("one of %s is set when `%s` %s", code(k.ThenAtLeastOneOf), prefix+k.IfField, matchText(k.IfMatch))
 	}
 	return "?"
 }

@@ -38,6 +38,10 @@ type Options struct {
 	LogLevel string
 	// Env adds or overrides KONG_* settings.
 	Env map[string]string
+	// TLS adds an HTTPS proxy listener (ProxyTLSURL) next to the plain one.
+	// Kong serves its own self-signed certificate unless Env sets
+	// KONG_SSL_CERT and KONG_SSL_CERT_KEY.
+	TLS bool
 	// PluginArgs are extra arguments on a plugin's START_CMD, after
 	// PluginEnv's (e.g. "-metrics-listen", "127.0.0.1:9542").
 	PluginArgs map[string][]string
@@ -50,7 +54,9 @@ type Gateway struct {
 	BinDir string
 	// ProxyURL and AdminURL are http://127.0.0.1:<port>.
 	ProxyURL, AdminURL string
-	Plugins            []string
+	// ProxyTLSURL is https://127.0.0.1:<port> with Options.TLS, else "".
+	ProxyTLSURL string
+	Plugins     []string
 
 	t       testing.TB
 	env     []string
@@ -105,7 +111,17 @@ func TryStart(t testing.TB, o Options) (*Gateway, error) {
 		proxy, admin := freePort(t), freePort(t)
 		g.ProxyURL = "http://127.0.0.1:" + strconv.Itoa(proxy)
 		g.AdminURL = "http://127.0.0.1:" + strconv.Itoa(admin)
-		g.env = kongEnv(g, o, proxy, admin)
+		oo := o
+		if o.TLS {
+			tlsPort := freePort(t)
+			g.ProxyTLSURL = "https://127.0.0.1:" + strconv.Itoa(tlsPort)
+			oo.Env = map[string]string{}
+			for k, v := range o.Env {
+				oo.Env[k] = v
+			}
+			oo.Env["KONG_PROXY_LISTEN"] = fmt.Sprintf("127.0.0.1:%d reuseport, 127.0.0.1:%d ssl reuseport", proxy, tlsPort)
+		}
+		g.env = kongEnv(g, oo, proxy, admin)
 		out, err := g.kong("start")
 		if err == nil {
 			lastErr = nil

@@ -25,8 +25,9 @@ var (
 	// this plugin reads (RFC 6750), and the RFC 8693 §3 access token
 	// identifier some providers put there. Refused, among others:
 	// "refresh_token" and "Refresh" (ForgeRock, Curity, WSO2), "N_A", and
-	// "DPoP": a sender-constrained token presented as a bearer token is
-	// refused, since this plugin checks no proof of possession (RFC 9449 §7.1).
+	// "DPoP", unless the caller checks DPoP proofs (CheckTokenUseAlso): a
+	// sender-constrained token is refused where no proof is checked (RFC
+	// 9449 §7.1).
 	AccessTokenTypes = []string{"bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token"}
 	// notAccessTyp are the values of Keycloak's "typ" claim (in its JWTs
 	// and introspection answers) that name another kind of token. "typ" is
@@ -41,6 +42,12 @@ var (
 // wrong JSON type is refused too: it cannot be shown to name an access
 // token.
 func CheckTokenUse(raw map[string]any, introspected bool) error {
+	return CheckTokenUseAlso(raw, introspected)
+}
+
+// CheckTokenUseAlso is CheckTokenUse accepting more token_type values as
+// well: "DPoP" (RFC 9449 §6.2) when the caller checks DPoP proofs.
+func CheckTokenUseAlso(raw map[string]any, introspected bool, moreTypes ...string) error {
 	if v, ok := raw["token_use"]; ok {
 		if s, _ := v.(string); !oneOf(s, AccessTokenUses, false) {
 			return notAccess("token_use", v, AccessTokenUses)
@@ -52,8 +59,8 @@ func CheckTokenUse(raw map[string]any, introspected bool) error {
 		}
 	}
 	if v, ok := raw["token_type"]; ok && introspected {
-		if s, _ := v.(string); !oneOf(s, AccessTokenTypes, true) {
-			return notAccess("token_type", v, AccessTokenTypes)
+		if s, _ := v.(string); !oneOf(s, AccessTokenTypes, true) && !oneOf(s, moreTypes, true) {
+			return notAccess("token_type", v, append(AccessTokenTypes[:len(AccessTokenTypes):len(AccessTokenTypes)], moreTypes...))
 		}
 	}
 	return nil

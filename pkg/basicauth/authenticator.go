@@ -20,6 +20,7 @@ type Authenticator struct {
 	hide    bool
 	cache   *verifiedCache
 	lockout *Lockout
+	shared  *sharedLockout // policy redis
 }
 
 // Authenticate reads Proxy-Authorization, then Authorization (Kong's
@@ -48,7 +49,23 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 
 	a0 := newAttempt(store, user, pass)
 	var ok bool
-	if a.lockout == nil {
+	if a.shared != nil {
+		ip := r.ClientIP()
+		var left time.Duration
+		var locked bool
+		if a.cache.cached(a0) {
+			left, locked, err = a.shared.Cached(r, user, ip)
+			ok = !locked
+		} else {
+			ok, left, locked, err = a.shared.Attempt(r, user, ip, a0.key, func() bool { return a.cache.verify(a0) })
+		}
+		if err != nil {
+			return nil, err
+		}
+		if locked {
+			return nil, a.lockedOut(fp, left)
+		}
+	} else if a.lockout == nil {
 		ok = a.cache.cached(a0) || a.cache.verify(a0)
 	} else {
 		ip := r.ClientIP()

@@ -2,12 +2,14 @@ package basicauth
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/credfile"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // PluginName is the authkit-basic plugin's name (= its binary's name).
@@ -40,6 +42,12 @@ type Config struct {
 	MaxFailures int `json:"max_failures" required:"true" default:"0" between:"0,2147483647"`
 	// LockoutSeconds is the window failures are counted in, and how long a locked pair stays locked; 0 is off.
 	LockoutSeconds int `json:"lockout_seconds" required:"true" default:"0" between:"0,2147483647"`
+	// Policy is where the lockout counters live: "local" (each plugin process counts alone) or "redis" (one count for every gateway node sharing the Redis and key_prefix).
+	Policy *string `json:"policy" required:"true" default:"local" one_of:"local,redis"`
+	// Redis is the Redis used with policy redis. Default: {} (unused with policy local).
+	Redis redisstore.Config `json:"redis"`
+	// FaultTolerant decides what happens when Redis fails or times out: true continues with process-local counters and logs one warn line per outage (REDIS_UNAVAILABLE, outcome accepted); false refuses with 503 REDIS_UNAVAILABLE.
+	FaultTolerant *bool `json:"fault_tolerant" default:"true"`
 }
 
 // KongSchema adds the rules across fields to the schema the tags give
@@ -53,6 +61,7 @@ func (Config) KongSchema(rec *kongschema.Field) {
 			ThenField: "lockout_seconds", ThenMatch: positive, ThenErr: both}},
 		kongschema.EntityCheck{Conditional: &kongschema.Conditional{IfField: "lockout_seconds", IfMatch: positive,
 			ThenField: "max_failures", ThenMatch: positive, ThenErr: both}},
+		redisstore.PolicyCheck,
 	)
 }
 
@@ -68,8 +77,9 @@ func (c *Config) Compile() (*Authenticator, error) {
 
 func (c *Config) compile() (*Authenticator, error) {
 	realm, runOnPreflight, ttl := *c.Realm, *c.RunOnPreflight, *c.CacheTTLSeconds
-	store, err := CompileCredentials("credentials", c.Credentials)
-	if err != nil {
+	store, credErr := CompileCredentials("credentials", c.Credentials)
+	shared, redisErr := redisstore.Compile(*c.Policy, c.Redis, c.FaultTolerant)
+	if err := errors.Join(credErr, redisErr); err != nil {
 		return nil, err
 	}
 	a := &Authenticator{
@@ -89,6 +99,18 @@ func (c *Config) compile() (*Authenticator, error) {
 	if a.lockout != nil {
 		a.policy.Prefetch |= gateway.FactClientIP
 	}
+	if shared.Redis != nil {
+		a.policy.Warnings = append(a.policy.Warnings, shared.Warnings()...)
+		if a.lockout == nil {
+			a.policy.Warnings = append(a.policy.Warnings, "policy: redis shares only the lockout, and max_failures is 0: Redis is not used")
+		} else {
+			rs, err := redisstore.New(shared)
+			if err != nil {
+				return nil, err
+			}
+			a.shared = newSharedLockout(rs, a.lockout)
+		}
+	}
 	if c.CredentialsFile != "" {
 		a.file = credfile.WatchList(c.CredentialsFile, func(field string, creds []Credential) (*Store, error) {
 			return Merge(store, field, creds)
@@ -97,10 +119,13 @@ func (c *Config) compile() (*Authenticator, error) {
 	return a, nil
 }
 
-// String renders the config for debugging without any hash.
+// String renders the config for debugging without any hash or password.
 func (c *Config) String() string {
 	cp := *c
 	cp.Credentials = nil
+	if cp.Redis.Password != "" {
+		cp.Redis.Password = "[redacted]"
+	}
 	b, _ := json.Marshal(&cp)
 	return fmt.Sprintf("%s (+%d credentials)", b, len(c.Credentials))
 }

@@ -329,3 +329,11 @@ func TestFakeImitatesTheMostExpensiveHash(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestStringRedactsTheRedisPassword(t *testing.T) {
+	c := Config{Policy: ptr("redis")}
+	c.Redis.Password = "hunter2-redis"
+	if s := c.String(); strings.Contains(s, "hunter2") || !strings.Contains(s, "[redacted]") {
+		t.Fatalf("String() = %s", s)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // TestDocumentedDefaultsApplied: every field's documented default (its
@@ -35,6 +36,16 @@ func TestDocumentedDefaultsApplied(t *testing.T) {
 		// 0 and 0: the lockout is off.
 		"max_failures":    func(w any) bool { return w == 0 && a.lockout == nil },
 		"lockout_seconds": func(w any) bool { return w == 0 && a.lockout == nil },
+		"policy":          func(w any) bool { return w == "local" && a.shared == nil },
+		"fault_tolerant": func(w any) bool {
+			c := cfg
+			c.Policy, c.Redis, c.MaxFailures, c.LockoutSeconds = ptr("redis"), redisstore.Config{Host: "127.0.0.1"}, 3, 60
+			b, err := c.Compile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b.shared.store.FaultTolerant() == w
+		},
 		// Set by this test (a config needs credentials): the zero config's
 		// list is the documented [].
 		"credentials": func(w any) bool {

@@ -42,6 +42,25 @@ type Input struct {
 	// cookie source is off or the cookie is absent. It is a slice because a
 	// Cookie header can repeat a name, and two values are two tokens.
 	Cookie []string
+	// AcceptDPoP takes `Authorization: DPoP <token>` (RFC 9449 §7.1) as a
+	// token too; Credential.Scheme then tells the two apart. Off, DPoP is
+	// another scheme like Basic.
+	AcceptDPoP bool
+}
+
+// Authorization schemes of a token from the header (Credential.Scheme).
+const (
+	SchemeBearer = "Bearer"
+	SchemeDPoP   = "DPoP"
+)
+
+// Credential is the request's token and how it came.
+type Credential struct {
+	Token  string
+	Source string // SourceHeader, SourceQuery or SourceCookie
+	// Scheme is SchemeDPoP for `Authorization: DPoP`, else SchemeBearer
+	// (query parameters and cookies are bearer tokens, RFC 6750 §2.2, §2.3).
+	Scheme string
 }
 
 // Extract returns the request's bearer token and its source (SourceHeader,
@@ -78,15 +97,29 @@ type Input struct {
 // Error fields never contain the token; they name the source, the count, the
 // length or the offending position.
 func Extract(in Input) (token, source string, err error) {
+	c, err := ExtractCredential(in)
+	return c.Token, c.Source, err
+}
+
+// ExtractCredential is Extract that also reports the scheme. With
+// AcceptDPoP, `DPoP` is a token scheme (RFC 9449 §7.1: its token68 has the
+// b64token grammar of RFC 6750 §2.1), matched case-insensitively like
+// Bearer; every rule of Extract applies to it as to Bearer.
+func ExtractCredential(in Input) (Credential, error) {
+	token, source, scheme, err := extract(in)
+	return Credential{Token: token, Source: source, Scheme: scheme}, err
+}
+
+func extract(in Input) (token, source, tokenScheme string, err error) {
 	switch {
 	case len(in.Authorization) > 1:
-		return "", "", errcode.New(errcode.RequestInvalid, "%d Authorization headers", len(in.Authorization)).
+		return "", "", "", errcode.New(errcode.RequestInvalid, "%d Authorization headers", len(in.Authorization)).
 			With("source", SourceHeader).With("count", len(in.Authorization))
 	case len(in.Query) > 1:
-		return "", "", errcode.New(errcode.RequestInvalid, "query parameter repeated %d times", len(in.Query)).
+		return "", "", "", errcode.New(errcode.RequestInvalid, "query parameter repeated %d times", len(in.Query)).
 			With("source", SourceQuery).With("count", len(in.Query))
 	case len(in.Cookie) > 1:
-		return "", "", errcode.New(errcode.RequestInvalid, "token cookie repeated %d times", len(in.Cookie)).
+		return "", "", "", errcode.New(errcode.RequestInvalid, "token cookie repeated %d times", len(in.Cookie)).
 			With("source", SourceCookie).With("count", len(in.Cookie))
 	}
 
@@ -95,8 +128,13 @@ func Extract(in Input) (token, source string, err error) {
 	foreign := ""
 	if len(in.Authorization) == 1 {
 		v := strings.Trim(in.Authorization[0], " \t")
-		if scheme, other := schemeOf(v); other {
+		scheme, other := schemeOf(v)
+		if other && !(in.AcceptDPoP && strings.EqualFold(scheme, SchemeDPoP)) {
 			foreign = scheme
+		}
+		tokenScheme = SchemeBearer
+		if other && foreign == "" {
+			tokenScheme = SchemeDPoP
 		}
 		if v == "" || foreign != "" {
 			in.Authorization = nil
@@ -116,33 +154,33 @@ func Extract(in Input) (token, source string, err error) {
 	switch {
 	case n == 0 && foreign != "":
 		scheme := logScheme(foreign)
-		return "", "", errcode.New(errcode.TokenMissing, "no bearer token: the Authorization header uses the %s scheme", scheme).
+		return "", "", "", errcode.New(errcode.TokenMissing, "no bearer token: the Authorization header uses the %s scheme", scheme).
 			With("source", SourceHeader).With("scheme", scheme)
 	case n == 0:
-		return "", "", errcode.New(errcode.TokenMissing, "no bearer token in the request")
+		return "", "", "", errcode.New(errcode.TokenMissing, "no bearer token in the request")
 	case foreign != "":
-		return "", "", unsupportedScheme(foreign)
+		return "", "", "", unsupportedScheme(foreign)
 	case n > 1:
-		return "", "", multiple(in)
+		return "", "", "", multiple(in)
 	}
 
 	switch source {
 	case SourceHeader:
 		tok, err := parseAuthorization(in.Authorization[0])
 		if err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
-		return tok, SourceHeader, nil
+		return tok, SourceHeader, tokenScheme, nil
 	case SourceQuery:
 		if err := checkToken(in.Query[0], SourceQuery); err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
-		return in.Query[0], SourceQuery, nil
+		return in.Query[0], SourceQuery, SchemeBearer, nil
 	default:
 		if err := checkToken(in.Cookie[0], SourceCookie); err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
-		return in.Cookie[0], SourceCookie, nil
+		return in.Cookie[0], SourceCookie, SchemeBearer, nil
 	}
 }
 

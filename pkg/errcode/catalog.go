@@ -54,6 +54,7 @@ const (
 	ConfigInvalid    Code = "CONFIG_INVALID"
 	ConsumerNotFound Code = "CONSUMER_NOT_FOUND"
 	InternalError    Code = "INTERNAL_ERROR"
+	RedisUnavailable Code = "REDIS_UNAVAILABLE"
 )
 
 // catalog is every code's entry, keyed by the code (Entry.Code is filled
@@ -155,7 +156,7 @@ var catalog = withCodes(map[Code]Entry{
 		Status:      401,
 		BearerError: "invalid_token",
 		Message:     "The token is not an access token.",
-		Cause:       "The token is of another kind: a refresh, ID or logout token. The introspection answer's `token_type` is not `Bearer` (e.g. `refresh_token`, or `DPoP` for a sender-constrained token, whose proof this gateway does not check), its `token_use` (Ory Hydra/fosite) is not `access_token` (Hydra answers `active: true` for refresh tokens), a `token_use` or Keycloak `typ` claim names another token, or the JWT `typ` is not `at+jwt` while `require_typ_at_jwt` is on.",
+		Cause:       "The token is of another kind: a refresh, ID or logout token. The introspection answer's `token_type` is not `Bearer` (e.g. `refresh_token`, or `DPoP` for a sender-constrained token while `proof_of_possession_dpop` is off), its `token_use` (Ory Hydra/fosite) is not `access_token` (Hydra answers `active: true` for refresh tokens), a `token_use` or Keycloak `typ` claim names another token, or the JWT `typ` is not `at+jwt` while `require_typ_at_jwt` is on.",
 		Hint:        "Send the access token, not the refresh or ID token; the log names the member and its value. Turn `require_typ_at_jwt` off only if the provider does not type its JWTs.",
 		Class:       ClassClient,
 		Spec:        "RFC 7662 §2.2; RFC 6749 §1.5, §7.1; RFC 9068 §2.1, §4; RFC 8725 §3.11",
@@ -396,6 +397,12 @@ var catalog = withCodes(map[Code]Entry{
 		Message: "An unexpected error occurred.",
 		Cause:   "A bug in the plugin (a recovered panic), an unexpected gateway failure, or request data Kong could not hand over to the plugin: a header value that is not UTF-8 (go-pdk cannot decode it), a spooled request body the plugin process cannot open.",
 		Hint:    "If the log says the headers or the body were unreadable, find the client sending non-UTF-8 header bytes, or run the plugin server where it can read Kong's client_body_temp files. Otherwise report it with the log line; the plugin process kept running.",
+		Class:   ClassGateway,
+	}, RedisUnavailable: {
+		Status:  503,
+		Message: "The service is temporarily unavailable.",
+		Cause:   "The Redis that holds the cluster-wide state (`policy: redis`: lockout counters, shared introspection answers) refused, failed or did not answer within `redis.timeout_ms`: it is down or paused, the address, password or `password_env` is wrong (Kong passes no environment variable to a plugin process unless `KONG_NGINX_MAIN_ENV` names it), TLS is set against a plain port, or the ACL forbids a command or key. With `fault_tolerant: true` the plugin logs this once per outage at warn with `\"outcome\":\"accepted\"` and continues with process-local state; with `fault_tolerant: false` every request that needs Redis is refused with 503.",
+		Hint:    "Run `authkit probe --redis-host …` (or the sentinel/cluster flags) from the gateway host: it names the failing step (connect, TLS, auth, ACL). Check that Redis answers within `timeout_ms`; the plugin retries Redis at most once a second while it is down and goes back to it by itself.",
 		Class:   ClassGateway,
 	},
 })

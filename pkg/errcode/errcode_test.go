@@ -19,7 +19,8 @@ import (
 func TestCatalogEntriesComplete(t *testing.T) {
 	bearer := map[string]bool{"": true, "invalid_request": true, "invalid_token": true, "insufficient_scope": true,
 		"invalid_grant": true, "invalid_scope": true, "unauthorized_client": true, "unsupported_grant_type": true,
-		"invalid_client": true, "access_denied": true}
+		"invalid_client": true, "access_denied": true,
+		ErrInvalidDPoPProof: true, ErrUseDPoPNonce: true} // RFC 9449 §7.1, §12.2
 	for _, e := range All() {
 		if e.Status < 400 || e.Status > 599 {
 			t.Errorf("%s: status %d is not an error status", e.Code, e.Status)

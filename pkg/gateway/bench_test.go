@@ -19,6 +19,7 @@ func (benchKong) Method() (string, error)                 { return "GET", nil }
 func (benchKong) RawQuery() (string, error)               { return "", nil }
 func (benchKong) RawBody() ([]byte, error)                { return nil, nil }
 func (benchKong) ClientIP() (string, error)               { return "192.0.2.1", nil }
+func (benchKong) RequestURL() (gateway.RequestURL, error) { return gateway.RequestURL{}, nil }
 func (benchKong) Credential() (string, error)             { return "", nil }
 func (benchKong) LoadConsumer(string) (gateway.Consumer, error) {
 	return gateway.Consumer{ID: "c-1", Username: "alice"}, nil

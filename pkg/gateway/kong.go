@@ -18,6 +18,9 @@ type Kong interface {
 	RawQuery() (string, error)
 	RawBody() ([]byte, error)
 	ClientIP() (string, error)
+	// RequestURL reads the request URI's parts (five PDK calls; one batch
+	// on the project's plugin server).
+	RequestURL() (RequestURL, error)
 	// Credential returns the id of the credential an earlier auth plugin
 	// authenticated, or "".
 	Credential() (string, error)
@@ -64,6 +67,25 @@ func (p pdkKong) Headers() (map[string][]string, error) { return p.k.Request.Get
 func (p pdkKong) Method() (string, error)               { return p.k.Request.GetMethod() }
 func (p pdkKong) RawQuery() (string, error)             { return p.k.Request.GetRawQuery() }
 func (p pdkKong) ClientIP() (string, error)             { return p.k.Client.GetForwardedIp() }
+
+func (p pdkKong) RequestURL() (RequestURL, error) {
+	var u RequestURL
+	var err error
+	if u.Scheme, err = p.k.Request.GetScheme(); err != nil {
+		return u, err
+	}
+	if u.ForwardedScheme, err = p.k.Request.GetForwardedScheme(); err != nil {
+		return u, err
+	}
+	if u.ForwardedHost, err = p.k.Request.GetForwardedHost(); err != nil {
+		return u, err
+	}
+	if u.ForwardedPort, err = p.k.Request.GetForwardedPort(); err != nil {
+		return u, err
+	}
+	u.PathWithQuery, err = p.k.Request.GetPathWithQuery()
+	return u, err
+}
 
 // RawBody is in body.go: a bounded read, also of a body Kong spooled to a file.
 

@@ -32,6 +32,8 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 		query   kpp.String
 		ip      kpp.String
 		cred    kpp.AuthenticatedCredential
+		url     [4]kpp.String
+		fport   kpp.Int
 		body    kpp.RawBodyResult
 		rst     kpp.Int
 		rhdrs   structpb.Struct
@@ -55,6 +57,14 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 	if need&FactCredential != 0 {
 		calls = append(calls, pluginserver.Call{Method: "kong.client.get_credential", Out: &cred})
 	}
+	if need&FactURL != 0 {
+		calls = append(calls,
+			pluginserver.Call{Method: "kong.request.get_scheme", Out: &url[0]},
+			pluginserver.Call{Method: "kong.request.get_forwarded_scheme", Out: &url[1]},
+			pluginserver.Call{Method: "kong.request.get_forwarded_host", Out: &url[2]},
+			pluginserver.Call{Method: "kong.request.get_forwarded_port", Out: &fport},
+			pluginserver.Call{Method: "kong.request.get_path_with_query", Out: &url[3]})
+	}
 	if need&FactRawBody != 0 {
 		calls = append(calls, pluginserver.Call{Method: "kong.request.get_raw_body", Out: &body})
 	}
@@ -69,6 +79,8 @@ func (p pipelinedKong) Fetch(need Facts) (Snapshot, error) {
 		snap.Headers = bridge.UnwrapHeaders(&headers)
 	}
 	snap.Method, snap.RawQuery, snap.ClientIP, snap.Credential = method.V, query.V, ip.V, cred.Id
+	snap.URL = RequestURL{Scheme: url[0].V, ForwardedScheme: url[1].V, ForwardedHost: url[2].V,
+		ForwardedPort: int(fport.V), PathWithQuery: url[3].V}
 	if need&FactRawBody != 0 {
 		snap.Body, snap.BodyErr = bodyOf(&body)
 	}
@@ -183,6 +195,10 @@ const (
 	FactRawBody
 	// FactUpstreamResponse is the service's answer (response phase only).
 	FactUpstreamResponse
+	// FactURL is the request URI as the client addressed it (RequestURL):
+	// DPoP's htu check (RFC 9449 §4.3 (9)) and the TLS check of
+	// certificate-bound tokens.
+	FactURL
 )
 
 func (f Facts) String() string {
@@ -190,7 +206,7 @@ func (f Facts) String() string {
 	for _, x := range []struct {
 		f    Facts
 		name string
-	}{{FactHeaders, "headers"}, {FactMethod, "method"}, {FactRawQuery, "raw_query"}, {FactClientIP, "client_ip"}, {FactCredential, "credential"}, {FactRawBody, "raw_body"}, {FactUpstreamResponse, "upstream_response"}} {
+	}{{FactHeaders, "headers"}, {FactMethod, "method"}, {FactRawQuery, "raw_query"}, {FactClientIP, "client_ip"}, {FactCredential, "credential"}, {FactRawBody, "raw_body"}, {FactUpstreamResponse, "upstream_response"}, {FactURL, "url"}} {
 		if f&x.f != 0 {
 			parts = append(parts, x.name)
 		}
@@ -203,6 +219,7 @@ type Snapshot struct {
 	Have                                   Facts
 	Headers                                map[string][]string
 	Method, RawQuery, ClientIP, Credential string
+	URL                                    RequestURL
 	// Body and BodyErr are RawBody's answer (bounded, spooled files read).
 	Body    []byte
 	BodyErr error

@@ -1,6 +1,10 @@
 package gateway
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+)
 
 // Request gives an Authenticator lazy access to the request: each datum is
 // fetched from Kong at most once, and only when asked for.
@@ -13,9 +17,16 @@ type Request struct {
 	ip         *string
 	rawQuery   *string
 	credential *string
+	url        *RequestURL
 	body       *bodyResult
 	response   *UpstreamResponse
+	warnings   []*errcode.Error
 }
+
+// Warn records a warning about something the authenticator worked around
+// (e.g. a Redis outage it answered with process-local state). It is logged
+// at warn, with outcome "accepted", whatever the request's verdict.
+func (r *Request) Warn(e *errcode.Error) { r.warnings = append(r.warnings, e) }
 
 // prefetch reads the facts in need in one round trip when Kong can batch
 // (pipelinedKong); otherwise each is read lazily on first use. A failed
@@ -43,6 +54,9 @@ func (r *Request) prefetch(need Facts) {
 	}
 	if snap.Have&FactCredential != 0 {
 		r.credential = &snap.Credential
+	}
+	if snap.Have&FactURL != 0 {
+		r.url = &snap.URL
 	}
 	if snap.Have&FactRawBody != 0 {
 		r.body = &bodyResult{snap.Body, snap.BodyErr}
@@ -140,6 +154,19 @@ func (r *Request) Credential() string {
 		r.credential = &id
 	}
 	return *r.credential
+}
+
+// URL returns the request URI as the client addressed it (see
+// RequestURL for where each part comes from).
+func (r *Request) URL() (RequestURL, error) {
+	if r.url == nil {
+		u, err := r.kong.RequestURL()
+		if err != nil {
+			return RequestURL{}, err
+		}
+		r.url = &u
+	}
+	return *r.url, nil
 }
 
 // RawBody returns the request body (at most MaxRawBody bytes: see

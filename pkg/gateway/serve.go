@@ -33,6 +33,10 @@ type Policy struct {
 	LogLevel string
 	// Challenge builds WWW-Authenticate.
 	Challenge Challenge
+	// Challenges, when set, builds every challenge instead of Challenge
+	// (RFC 9449 §7.1: Bearer and DPoP challenges side by side); they are
+	// sent comma-separated in one WWW-Authenticate value.
+	Challenges Challenges
 	// Body builds the refusal body; nil means {"message":…,"code":…}.
 	Body func(ent errcode.Entry, e *errcode.Error) []byte
 	// OwnedHeaders are the upstream headers the plugin sets on success
@@ -87,6 +91,9 @@ type Identity struct {
 	// (hide_credentials for keys found there).
 	RawQuery *string
 	Body     []byte
+	// ResponseHeaders are set on the response to the client (e.g. a new
+	// DPoP-Nonce, RFC 9449 §8.2); "" values are skipped.
+	ResponseHeaders map[string]string
 	// Warning, when set, is logged once at warn with outcome "accepted":
 	// the request was let through but the operator should know (stale keys
 	// served because the provider failed).
@@ -166,6 +173,7 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 	}
 
 	ident, err := auth.Authenticate(s.req)
+	s.logWarnings()
 	if err == nil && ident == nil {
 		err = errcode.New(errcode.InternalError, "authenticator returned neither identity nor error")
 	}
@@ -189,6 +197,16 @@ func (s *session) warnConfig() {
 		rec.Outcome = string(errcode.OutcomeAccepted)
 		_ = s.kong.Log("warn", rec.Line())
 		s.metrics().Warning(errcode.ConfigInvalid)
+	}
+}
+
+// logWarnings logs what the authenticator recorded with Request.Warn.
+func (s *session) logWarnings() {
+	for _, w := range s.req.warnings {
+		rec := s.record(w)
+		rec.Outcome = string(errcode.OutcomeAccepted)
+		_ = s.kong.Log("warn", rec.Line())
+		s.metrics().Warning(w.Code)
 	}
 }
 
@@ -336,6 +354,11 @@ func (s *session) accept(ident *Identity, anonymous bool) {
 			return
 		}
 	}
+	for name, v := range ident.ResponseHeaders {
+		if v = HeaderValue(v); v != "" {
+			_ = s.kong.SetResponseHeader(name, v)
+		}
+	}
 	if !anonymous {
 		s.decide(errcode.OutcomeAccepted, "")
 	}
@@ -369,7 +392,16 @@ func (s *session) refuse(e *errcode.Error) {
 		body = s.policy.Body(ent, e)
 	}
 	headers := map[string][]string{"Content-Type": {"application/json; charset=utf-8"}}
-	if s.policy.Challenge != nil {
+	switch {
+	case s.policy.Challenges != nil:
+		if c := s.policy.Challenges(e); len(c) > 0 {
+			// One value with the challenges comma-separated (RFC 9110
+			// §11.6.1: WWW-Authenticate = #challenge): Kong 3.9.3 passes
+			// only the last of several WWW-Authenticate lines given to
+			// kong.response.exit (docs/kong-behaviour.md).
+			headers["WWW-Authenticate"] = []string{strings.Join(c, ", ")}
+		}
+	case s.policy.Challenge != nil:
 		if c := s.policy.Challenge(e); c != "" {
 			headers["WWW-Authenticate"] = []string{c}
 		}

@@ -25,6 +25,10 @@ type entry struct {
 	fetched time.Time // when the request was sent (conservative)
 	exp     time.Time // the token's exp; zero if the answer has none
 	life    time.Duration
+	// checked is when the answer was last read from or written to Redis
+	// (policy redis; zero otherwise): the shared tier's clients reuse it
+	// locally for LocalTier after that.
+	checked time.Time
 }
 
 // usable is the reader's policy (RFC 7662 §4): an active answer while both
@@ -127,22 +131,31 @@ func raise(m *atomic.Int64, d time.Duration) {
 // replaces an older one whatever the writer's own TTLs (even a route that
 // caches nothing refreshes what the others read: a revocation it sees
 // reaches them too); an older answer never replaces a newer one.
-func store(cache *answerCache, k [32]byte, a *Answer, fetched, now time.Time) {
-	e := &entry{answer: a, fetched: fetched}
+func store(cache *answerCache, k [32]byte, a *Answer, fetched, now, checked time.Time) {
+	e := &entry{answer: a, fetched: fetched, checked: checked, life: entryLife(a, fetched, now)}
 	if a.Active {
-		exp, ok := a.Claims["exp"].(float64)
-		if !ok {
-			return // never reusable: not worth a slot
-		}
+		exp, _ := a.Claims["exp"].(float64)
 		e.exp = time.Unix(int64(exp), 0)
-		e.life = min(e.exp.Sub(now), time.Duration(maxTTL.Load())-now.Sub(fetched))
-	} else {
-		e.life = time.Duration(maxNegTTL.Load()) - now.Sub(fetched)
 	}
 	if e.life <= 0 {
 		return
 	}
 	cache.put(k, e)
+}
+
+// entryLife is how long an answer fetched at fetched is worth keeping at
+// now: as long as the longest TTL of any Client in the process would use
+// it, and never an active one past its exp (an active answer without exp
+// is never reusable: ≤ 0).
+func entryLife(a *Answer, fetched, now time.Time) time.Duration {
+	if a.Active {
+		exp, ok := a.Claims["exp"].(float64)
+		if !ok {
+			return 0
+		}
+		return min(time.Unix(int64(exp), 0).Sub(now), time.Duration(maxTTL.Load())-now.Sub(fetched))
+	}
+	return time.Duration(maxNegTTL.Load()) - now.Sub(fetched)
 }
 
 // secretKey keys the fingerprint of each client secret that goes into

@@ -16,6 +16,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 	"github.com/kong-authkit/kong-authkit/pkg/provider"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // Auth methods for the gateway's own client credentials (RFC 7662 §2.1
@@ -42,6 +43,9 @@ type Options struct {
 	// reused by this Client; 0 never reuses one.
 	NegativeTTL time.Duration
 	Now         func() time.Time
+	// Shared, when set (policy redis), shares answers through Redis with
+	// every gateway node using it (shared.go).
+	Shared *redisstore.Store
 }
 
 // Client introspects tokens at one endpoint. Build one per config and share
@@ -50,6 +54,7 @@ type Options struct {
 type Client struct {
 	opts  Options
 	ck    [32]byte // clientKey(opts)
+	skey  []byte   // sharedKey(opts), with Shared
 	group singleflight.Group
 	calls atomic.Int64
 }
@@ -81,7 +86,11 @@ func New(opts Options) (*Client, error) {
 	}
 	raise(&maxTTL, opts.CacheTTL)
 	raise(&maxNegTTL, opts.NegativeTTL)
-	return &Client{opts: opts, ck: clientKey(opts)}, nil
+	c := &Client{opts: opts, ck: clientKey(opts)}
+	if opts.Shared != nil {
+		c.skey = sharedKey(opts)
+	}
+	return c, nil
 }
 
 // Calls is the number of introspection requests sent (tests, benchmarks).
@@ -99,37 +108,86 @@ func (c *Client) key(token string) [32]byte {
 	return sha256.Sum256(buf[:])
 }
 
-// cached returns the stored answer for k if this Client's policy allows it.
-func (c *Client) cached(k [32]byte) (*Answer, bool) {
-	if e, ok := answers().get(k); ok && e.usable(c.opts.Now(), c.opts.CacheTTL, c.opts.NegativeTTL) {
-		return e.answer, true
+// cached returns the stored answer for k if this Client's policy allows
+// it; fresh is false when the answer is usable but, with the shared tier,
+// older than LocalTier since Redis last confirmed it.
+func (c *Client) cached(k [32]byte) (a *Answer, usable, fresh bool) {
+	now := c.opts.Now()
+	if e, ok := answers().get(k); ok && e.usable(now, c.opts.CacheTTL, c.opts.NegativeTTL) {
+		return e.answer, true, c.opts.Shared == nil || now.Sub(e.checked) < localTier
 	}
-	return nil, false
+	return nil, false, false
 }
 
 // Introspect returns the provider's answer for token, from the cache when
 // this Client's TTLs allow it. Concurrent calls for the same token that the
 // cache cannot answer share one request. Provider failures are errors and
-// are never cached.
+// are never cached. With the shared tier (Options.Shared), an answer not
+// confirmed within LocalTier is read from Redis first, and a fetched one
+// is written there; ctx carries the redisstore.Reporter of the request.
 func (c *Client) Introspect(ctx context.Context, token string) (*Answer, bool, error) {
 	k := c.key(token)
-	a, ok := c.cached(k)
+	a, _, fresh := c.cached(k)
 	if c.opts.CacheTTL > 0 || c.opts.NegativeTTL > 0 {
-		metrics.CacheLookup(metrics.CacheIntrospection, ok)
+		metrics.CacheLookup(metrics.CacheIntrospection, fresh)
 	}
-	if ok {
+	if fresh {
 		return a, true, nil
 	}
 	v, err, _ := c.group.Do(string(k[:]), func() (any, error) {
-		if a, ok := c.cached(k); ok {
+		a, usable, fresh := c.cached(k)
+		if fresh {
 			return a, nil
 		}
+		var h []byte
+		if c.opts.Shared != nil {
+			h = c.sharedHash(token)
+			sa, fetched, found, local, err := c.sharedGet(ctx, h)
+			switch {
+			case err != nil:
+				return nil, err
+			case local && usable:
+				// Redis is down and the store tolerant: the local
+				// answer, under the process-local rules.
+				return a, nil
+			case found:
+				now := c.opts.Now()
+				e := &entry{answer: sa, fetched: fetched}
+				if sa.Active {
+					exp, _ := sa.Claims["exp"].(float64)
+					e.exp = time.Unix(int64(exp), 0)
+				}
+				if e.usable(now, c.opts.CacheTTL, c.opts.NegativeTTL) {
+					store(answers(), k, sa, fetched, now, now)
+					return sa, nil
+				}
+			case local:
+				h = nil // no write either while Redis is down
+			}
+		}
 		fetched := c.opts.Now()
+		if h != nil {
+			// Redis keeps fetched_at in ms: the local entry must carry
+			// the same instant, or a later read from Redis would look
+			// older than it and never refresh its LocalTier stamp.
+			fetched = time.UnixMilli(fetched.UnixMilli())
+		}
 		a, err := c.fetch(ctx, token)
 		if err != nil {
 			return nil, err
 		}
-		store(answers(), k, a, fetched, c.opts.Now())
+		now := c.opts.Now()
+		var checked time.Time
+		if h != nil {
+			local, err := c.sharedPut(ctx, h, a, fetched, now)
+			if err != nil {
+				return nil, err
+			}
+			if !local {
+				checked = now
+			}
+		}
+		store(answers(), k, a, fetched, now, checked)
 		return a, nil
 	})
 	if err != nil {

@@ -40,15 +40,16 @@ func quotedList(names []string) string {
 // mutually_exclusive not when one of their fields has an error (since
 // start, the record's first error); none when all of its fields are
 // absent (Kong fills every field but a required one without a default).
-func (v *validator) entityCheck(rec *Field, c EntityCheck, vals map[string]any, path []any, start int) {
+func (v *validator) entityCheck(rec *Field, c EntityCheck, record map[string]any, path []any, start int) {
+	vals := dotted(record)
 	allAbsent := true
 	for _, name := range c.fields() {
-		val, present := vals[name]
+		val, present := getField(record, name)
 		if !present {
 			continue
 		}
 		allAbsent = false
-		if f := rec.Lookup(name); f != nil && f.Referenceable {
+		if f := rec.Lookup(splitName(name)...); f != nil && f.Referenceable {
 			if s, ok := val.(string); ok && IsReference(s) {
 				return
 			}
@@ -61,15 +62,15 @@ func (v *validator) entityCheck(rec *Field, c EntityCheck, vals map[string]any, 
 		return
 	}
 	if k := c.Conditional; k != nil {
-		if _, present := vals[k.IfField]; !present {
-			v.set(append(path[:len(path):len(path)], k.IfField), "field required for entity check", start)
+		if _, present := getField(record, k.IfField); !present {
+			v.set(fieldPath(path, k.IfField), "field required for entity check", start)
 			return
 		}
 	}
 	switch {
 	case c.AtLeastOneOf != nil:
 		for _, n := range c.AtLeastOneOf {
-			if isNonEmpty(vals[n]) {
+			if isNonEmpty(vals.get(n)) {
 				return
 			}
 		}
@@ -77,7 +78,7 @@ func (v *validator) entityCheck(rec *Field, c EntityCheck, vals map[string]any, 
 	case c.MutuallyRequired != nil:
 		n := 0
 		for _, name := range c.MutuallyRequired {
-			if isNonEmpty(vals[name]) {
+			if isNonEmpty(vals.get(name)) {
 				n++
 			}
 		}
@@ -87,7 +88,7 @@ func (v *validator) entityCheck(rec *Field, c EntityCheck, vals map[string]any, 
 	case c.MutuallyExclusive != nil:
 		n := 0
 		for _, name := range c.MutuallyExclusive {
-			if isNonEmpty(vals[name]) {
+			if isNonEmpty(vals.get(name)) {
 				n++
 			}
 		}
@@ -96,20 +97,20 @@ func (v *validator) entityCheck(rec *Field, c EntityCheck, vals map[string]any, 
 		}
 	case c.Conditional != nil:
 		k := c.Conditional
-		if !matches(rec.Lookup(k.IfField), k.IfMatch, vals[k.IfField]) {
+		if !matches(rec.Lookup(splitName(k.IfField)...), k.IfMatch, vals.get(k.IfField)) {
 			return
 		}
-		then := vals[k.ThenField]
+		then := vals.get(k.ThenField)
 		var msg string
 		if k.ThenMatch.Required && then == nil {
 			msg = "required field missing"
 		} else {
-			msg = check(merged(rec.Lookup(k.ThenField), k.ThenMatch), then)
+			msg = check(merged(rec.Lookup(splitName(k.ThenField)...), k.ThenMatch), then)
 		}
 		if msg == "" {
 			return
 		}
-		v.set(append(path[:len(path):len(path)], k.ThenField), msg, start)
+		v.set(fieldPath(path, k.ThenField), msg, start)
 		if k.ThenErr != "" {
 			v.failEntity(path, luaFormat(k.ThenErr, k.IfField))
 		} else {
@@ -117,11 +118,11 @@ func (v *validator) entityCheck(rec *Field, c EntityCheck, vals map[string]any, 
 		}
 	case c.ConditionalAtLeastOneOf != nil:
 		k := c.ConditionalAtLeastOneOf
-		if !matches(rec.Lookup(k.IfField), k.IfMatch, vals[k.IfField]) {
+		if !matches(rec.Lookup(splitName(k.IfField)...), k.IfMatch, vals.get(k.IfField)) {
 			return
 		}
 		for _, n := range k.ThenAtLeastOneOf {
-			if isNonEmpty(vals[n]) {
+			if isNonEmpty(vals.get(n)) {
 				return
 			}
 		}
@@ -162,12 +163,53 @@ func samePath(a, b []any) bool {
 // hasError reports whether an error since start lies at or under
 // path.name.
 func (v *validator) hasError(path []any, name string, start int) bool {
+	if strings.Contains(name, ".") {
+		return false // Kong looks up errors["a.b"], which is never set
+	}
 	for _, e := range v.errs[start:] {
-		if !e.Entity && len(e.Path) > len(path) && e.Path[len(path)] == name {
+		if !e.Entity && len(e.Path) > len(path) && e.Path[len(path)] == splitName(name)[0] {
 			return true
 		}
 	}
 	return false
+}
+
+// Entity checks may name a field of a nested record with a dotted name
+// ("redis.host"), as Kong's get_field allows.
+
+func splitName(name string) []string { return strings.Split(name, ".") }
+
+// getField is Kong's get_field: the value at a dotted name, and whether
+// it is there at all (Kong: not nil; null is there).
+func getField(record map[string]any, name string) (any, bool) {
+	var cur any = record
+	for _, part := range splitName(name) {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// dotted gives record's values by dotted name, for the checks' lookups.
+type dotted map[string]any
+
+func (d dotted) get(name string) any {
+	v, _ := getField(d, name)
+	return v
+}
+
+// fieldPath is the error path of a (dotted) field of the record at path.
+func fieldPath(path []any, name string) []any {
+	out := path[:len(path):len(path)]
+	for _, p := range splitName(name) {
+		out = append(out, p)
+	}
+	return out
 }
 
 // fields are the record fields a check reads.

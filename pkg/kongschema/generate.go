@@ -264,7 +264,7 @@ func checkIfFields(rec *Field) error {
 		default:
 			continue
 		}
-		f := rec.Lookup(name)
+		f := rec.Lookup(splitName(name)...)
 		if f == nil {
 			return fmt.Errorf("entity check on unknown field %q", name)
 		}
@@ -274,7 +274,7 @@ func checkIfFields(rec *Field) error {
 	}
 	for _, c := range rec.EntityChecks {
 		for _, name := range c.fields() {
-			if rec.Lookup(name) == nil {
+			if rec.Lookup(splitName(name)...) == nil {
 				return fmt.Errorf("entity check on unknown field %q", name)
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/introspect"
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
@@ -44,11 +45,12 @@ type Authenticator struct {
 	intro       *introspect.Client
 	introLazy   *lazyIntrospect
 	introPolicy *accesstoken.Policy
+	pop         *possession // nil when proof of possession is off
 }
 
 // Authenticate extracts the bearer token (RFC 6750 §2) and validates it.
 func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, error) {
-	in := bearer.Input{Authorization: r.HeaderValues("Authorization")}
+	in := bearer.Input{Authorization: r.HeaderValues("Authorization"), AcceptDPoP: a.pop.acceptDPoP()}
 	var rawQuery string
 	if a.queryParam != "" {
 		q, err := r.RawQuery()
@@ -63,21 +65,45 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	if a.cookie != "" {
 		in.Cookie = gateway.CookieValues(r.HeaderValues("Cookie"), a.cookie)
 	}
-	token, source, err := bearer.Extract(in)
+	cred, err := bearer.ExtractCredential(in)
 	if err != nil {
 		return nil, err
 	}
+	token, source := cred.Token, cred.Source
 	// The fingerprint is for logs: computed only when one is written.
 	fp := func() string { return secret.Fingerprint(token) }
+	// A token sent with the DPoP scheme is refused with a DPoP challenge.
+	tag := func(e *errcode.Error) *errcode.Error {
+		if cred.Scheme == bearer.SchemeDPoP {
+			return e.With(gateway.FieldAuthScheme, bearer.SchemeDPoP)
+		}
+		return e
+	}
+	// RFC 9449 §4.3: the proof is checked before the token (no
+	// introspection for a request whose proof is bad), its binding to the
+	// token after.
+	proof, err := a.pop.dpopProof(r, cred)
+	if err != nil {
+		return nil, tag(errcode.From(err).With("credential", fp()))
+	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), a.timeout+time.Second)
+	ctx, cancel := context.WithTimeout(redisstore.WithReporter(context.Background(), r), a.timeout+time.Second)
 	defer cancel()
 	claims, how, err := a.validate(ctx, token)
 	if err != nil {
-		return nil, errcode.From(err).With("credential", fp()).With("validated_by", how)
+		return nil, tag(errcode.From(err).With("credential", fp()).With("validated_by", how))
+	}
+	var respHeaders map[string]string
+	if a.pop != nil {
+		if respHeaders, err = a.pop.bind(ctx, r, cred.Scheme, proof, claims, how); err != nil {
+			return nil, tag(errcode.From(err).With("credential", fp()).With("validated_by", how))
+		}
 	}
 
-	id := &gateway.Identity{Headers: a.upstreamHeaders(claims)}
+	id := &gateway.Identity{Headers: a.upstreamHeaders(claims), ResponseHeaders: respHeaders}
+	for _, h := range a.pop.ownedHeaders() {
+		id.Headers[h] = "" // the certificate header is nginx's message to this plugin
+	}
 	if how == "jwt" {
 		id.Warning = a.staleWarning()
 	}
@@ -112,6 +138,9 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 		switch source {
 		case bearer.SourceHeader:
 			id.Headers["Authorization"] = ""
+			if cred.Scheme == bearer.SchemeDPoP {
+				id.Headers[HeaderDPoP] = "" // the proof goes with the token
+			}
 		case bearer.SourceQuery:
 			q := gateway.StripQueryParam(rawQuery, a.queryParam)
 			id.RawQuery = &q
@@ -168,7 +197,11 @@ func (a *Authenticator) introspect(ctx context.Context, token string) (*accessto
 	}
 	// Only access tokens authenticate: fosite (Hydra) answers active for a
 	// refresh token too, whatever token_type_hint says.
-	if err := accesstoken.CheckTokenUse(ans.Claims, true); err != nil {
+	var also []string
+	if a.pop.acceptDPoP() {
+		also = []string{"DPoP"} // RFC 9449 §6.2: token_type of a DPoP-bound token
+	}
+	if err := accesstoken.CheckTokenUseAlso(ans.Claims, true, also...); err != nil {
 		return nil, errcode.From(err).With("cached", strconv.FormatBool(cached))
 	}
 	if err := a.introPolicy.Check(claims, time.Now()); err != nil {

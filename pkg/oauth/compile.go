@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/accesstoken"
+	"github.com/kong-authkit/kong-authkit/pkg/dpop"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/introspect"
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
 	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 	"github.com/kong-authkit/kong-authkit/pkg/provider"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // Token modes.
@@ -41,6 +43,7 @@ func absURL(field, raw string) error {
 // what each token mode needs. Kong enforces them, and so does Compile.
 func (Config) KongSchema(rec *kongschema.Field) {
 	rec.Lookup("allowed_algorithms").Elements.OneOf = toAny(accesstoken.Supported())
+	rec.Lookup("dpop_allowed_algs").Elements.OneOf = toAny(dpop.Asymmetric(accesstoken.Supported()))
 	values := rec.Lookup("claims_to_headers").Values
 	for _, h := range slices.Sorted(maps.Keys(reservedHeaders)) {
 		values.MatchNone = append(values.MatchNone, kongschema.MatchRule{Pattern: "^" + caseless(h) + "$",
@@ -58,6 +61,7 @@ func (Config) KongSchema(rec *kongschema.Field) {
 		kongschema.EntityCheck{ConditionalAtLeastOneOf: &kongschema.ConditionalAtLeastOneOf{
 			IfField: "token_mode", IfMatch: mode(ModeAuto), ThenAtLeastOneOf: []string{"issuer", "jwks_uri", "static_jwks", "introspection_endpoint"},
 			ThenErr: "issuer, jwks_uri, static_jwks or introspection_endpoint: at least one is required"}},
+		redisstore.PolicyCheck,
 	)
 }
 
@@ -109,6 +113,8 @@ type validated struct {
 	jwtPolicy         *accesstoken.Policy
 	introPolicy       *accesstoken.Policy
 	static            *jwks.Set
+	shared            *redisstore.Settings
+	pop               *possession // nil when both proof-of-possession modes are off
 }
 
 // validate runs the checks Kong's schema cannot express and joins what
@@ -128,11 +134,17 @@ func (c *Config) validate() (*validated, error) {
 	if v.jwtPolicy, v.introPolicy, err = c.policies(); err != nil {
 		errs = append(errs, err)
 	}
+	if v.shared, err = redisstore.Compile(*c.Policy, c.Redis, c.FaultTolerant); err != nil {
+		errs = append(errs, err)
+	}
 	if c.StaticJWKS != "" {
 		if v.static, err = jwks.Parse([]byte(c.StaticJWKS), true); err != nil {
 			errs = append(errs, fmt.Errorf("static_jwks: %w", err))
 		}
 	}
+	var popErrs []error
+	v.pop, popErrs = c.compilePossession(seconds(*c.LeewaySeconds), v.shared)
+	errs = append(errs, popErrs...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -206,13 +218,16 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 		optional:    c.ConsumerOptional,
 		timeout:     timeout,
 		introPolicy: v.introPolicy,
+		pop:         v.pop,
 		policy: &gateway.Policy{
 			Plugin:         PluginName,
 			Anonymous:      c.Anonymous,
 			RunOnPreflight: *c.RunOnPreflight,
 			LogLevel:       *c.LogLevel,
 			Challenge:      gateway.BearerChallenge(c.Realm),
-			OwnedHeaders:   ownedHeaders(c.ClaimsToHeaders),
+			OwnedHeaders:   append(ownedHeaders(c.ClaimsToHeaders), v.pop.ownedHeaders()...),
+			Challenges:     v.pop.challenges(c.Realm),
+			Prefetch:       v.pop.facts(),
 		},
 	}
 	if c.TokenQueryParam != "" {
@@ -232,6 +247,12 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 	case disc != nil:
 		a.keys = &discoveredKeys{d: disc, opts: remote}
 	}
+	if v.shared.Redis != nil {
+		a.policy.Warnings = append(a.policy.Warnings, v.shared.Warnings()...)
+		if (*c.TokenMode == ModeJWT || !v.hasIntro) && !v.pop.acceptDPoP() {
+			a.policy.Warnings = append(a.policy.Warnings, "policy: redis shares introspection answers and spent DPoP proofs, and this config introspects nothing and takes no DPoP proofs: Redis is not used")
+		}
+	}
 	if a.keys != nil && *c.TokenMode != ModeIntrospection {
 		var err error
 		if a.verifier, err = accesstoken.NewVerifier(accesstoken.VerifierOptions{
@@ -241,7 +262,7 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 		}
 	}
 	if *c.TokenMode != ModeJWT && v.hasIntro {
-		if err := c.buildIntrospection(a, httpc, disc); err != nil {
+		if err := c.buildIntrospection(a, httpc, disc, v.shared); err != nil {
 			return nil, err
 		}
 	}
@@ -250,14 +271,17 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 
 // buildIntrospection sets up the introspection client: now for a
 // configured endpoint, on first use for one discovery finds.
-func (c *Config) buildIntrospection(a *Authenticator, httpc *provider.Client, disc *discovered) error {
+func (c *Config) buildIntrospection(a *Authenticator, httpc *provider.Client, disc *discovered, shared *redisstore.Settings) error {
 	opts := introspect.Options{
 		Endpoint: c.IntrospectionEndpoint, ClientID: c.IntrospectionClientID, ClientSecret: c.IntrospectionClientSecret,
 		AuthMethod: *c.IntrospectionAuthMethod, TokenTypeHint: *c.TokenTypeHint, HTTP: httpc,
 		CacheTTL: seconds(*c.IntrospectionCacheTTLSeconds), NegativeTTL: seconds(*c.IntrospectionNegativeTTLSeconds),
 	}
+	var err error
+	if opts.Shared, err = redisstore.New(shared); err != nil {
+		return err
+	}
 	if opts.Endpoint != "" {
-		var err error
 		a.intro, err = introspect.New(opts)
 		return err
 	}

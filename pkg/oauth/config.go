@@ -5,6 +5,8 @@ package oauth
 
 import (
 	"encoding/json"
+
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // PluginName is the authkit-oauth plugin's name (= its binary's name).
@@ -83,8 +85,24 @@ type Config struct {
 	RunOnPreflight *bool `json:"run_on_preflight" default:"true"`
 	// Realm is sent in `WWW-Authenticate: Bearer realm="…"`.
 	Realm string `json:"realm" default:"" len_min:"0"`
+	// ProofOfPossessionDPoP checks DPoP-bound tokens (RFC 9449): "off", "optional" (tokens bound to a key, cnf.jkt, must come as `Authorization: DPoP` with a valid proof; unbound bearer tokens still pass) or "strict" (every token must be DPoP-bound and proven).
+	ProofOfPossessionDPoP *string `json:"proof_of_possession_dpop" default:"off" one_of:"off,optional,strict"`
+	// DPoPProofLifetime is how many seconds after its iat a DPoP proof is accepted (plus leeway_seconds), how long its jti is remembered, and how often nonces rotate.
+	DPoPProofLifetime *int `json:"dpop_proof_lifetime" default:"300" between:"1,2147483647"`
+	// DPoPUseNonce requires DPoP proofs to carry a nonce issued by the gateway (RFC 9449 §8, §9): a proof without one, or with a stale one, is answered 401 use_dpop_nonce with a DPoP-Nonce header.
+	DPoPUseNonce bool `json:"dpop_use_nonce" default:"false"`
+	// DPoPAllowedAlgs lists the JWS algorithms accepted for DPoP proofs (asymmetric only: none and HMAC are refused). Default: the asymmetric entries of allowed_algorithms.
+	DPoPAllowedAlgs []string `json:"dpop_allowed_algs"`
+	// ProofOfPossessionMTLS checks certificate-bound tokens (RFC 8705 §3): "off", "optional" (a token with cnf.x5t#S256 must come over a TLS connection with that client certificate) or "strict" (every token must be certificate-bound). Needs Kong's HTTPS listener to pass the certificate on (README, Certificate-bound tokens).
+	ProofOfPossessionMTLS *string `json:"proof_of_possession_mtls" default:"off" one_of:"off,optional,strict"`
 	// LogLevel is the Kong log level of client refusals (debug, info, notice, warn, err, crit, alert); provider and gateway failures are always logged at err.
 	LogLevel *string `json:"log_level" default:"notice" one_of:"debug,info,notice,warn,err,crit,alert"`
+	// Policy is where introspection answers are shared: "local" (each plugin process caches its own) or "redis" (one introspection per token for every gateway node sharing the Redis and key_prefix; a revocation one node sees reaches the others).
+	Policy *string `json:"policy" required:"true" default:"local" one_of:"local,redis"`
+	// Redis is the Redis used with policy redis. Default: {} (unused with policy local).
+	Redis redisstore.Config `json:"redis"`
+	// FaultTolerant decides what happens when Redis fails or times out: true continues with the process-local cache and logs one warn line per outage (REDIS_UNAVAILABLE, outcome accepted); false refuses with 503 REDIS_UNAVAILABLE.
+	FaultTolerant *bool `json:"fault_tolerant" default:"true"`
 }
 
 // String renders the config without the introspection secret.
@@ -92,6 +110,9 @@ func (c *Config) String() string {
 	cp := *c
 	if cp.IntrospectionClientSecret != "" {
 		cp.IntrospectionClientSecret = "[redacted]"
+	}
+	if cp.Redis.Password != "" {
+		cp.Redis.Password = "[redacted]"
 	}
 	b, _ := json.Marshal(&cp)
 	return string(b)

@@ -11,6 +11,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
 	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
+	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 )
 
 // TestDocumentedDefaultsApplied: every field's documented default is what
@@ -69,7 +70,39 @@ func TestDocumentedDefaultsApplied(t *testing.T) {
 		"run_on_preflight":                   same(a.policy.RunOnPreflight),
 		"realm":                              func(w any) bool { return a.policy.Challenge(expired) == gateway.BearerChallenge(w.(string))(expired) },
 		"log_level":                          same(a.policy.LogLevel),
+		"policy":                             func(w any) bool { return w == "local" && intro.Shared == nil },
+		"fault_tolerant":                     func(w any) bool { return sharedIntro(t, cfg).FaultTolerant() == w },
+		// Both modes off: nothing checks a binding, no DPoP scheme, no
+		// extra facts or challenges.
+		"proof_of_possession_dpop": func(w any) bool { return w == PoPOff && a.pop == nil && a.policy.Challenges == nil },
+		"proof_of_possession_mtls": func(w any) bool { return w == PoPOff && a.pop == nil },
+		"dpop_proof_lifetime":      func(w any) bool { return dpopOn(t, cfg).dpop.Lifetime() == time.Duration(w.(int))*time.Second },
+		"dpop_use_nonce":           func(w any) bool { return dpopOn(t, cfg).dpop.UsesNonces() == w.(bool) },
 	})
+}
+
+// sharedIntro compiles cfg with policy redis (fault_tolerant left unset)
+// and returns its introspection client's Redis store.
+func sharedIntro(t *testing.T, cfg Config) *redisstore.Store {
+	t.Helper()
+	cfg.Policy, cfg.Redis = ptr("redis"), redisstore.Config{Host: "127.0.0.1"}
+	a, err := cfg.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.intro.Options().Shared
+}
+
+// dpopOn compiles cfg with proof_of_possession_dpop on and nothing else
+// changed, so the defaults of the DPoP fields can be seen.
+func dpopOn(t *testing.T, cfg Config) *possession {
+	t.Helper()
+	cfg.ProofOfPossessionDPoP = ptr(PoPOptional)
+	a, err := cfg.Compile()
+	if err != nil || a.pop == nil {
+		t.Fatalf("DPoP on: %v", err)
+	}
+	return a.pop
 }
 
 // The defaults shared with the libraries (the key set's refresh bounds,

@@ -65,11 +65,17 @@ func init() {
 		Authenticates: true,
 	})
 	register(Plugin{
-		Name:          oauth.PluginName,
-		Version:       "0.1.0",
-		Priority:      1450,
-		New:           func() any { return &oauth.Config{} },
-		Compile:       func(c any) ([]string, error) { _, err := c.(*oauth.Config).Compile(); return nil, err },
+		Name:     oauth.PluginName,
+		Version:  "0.1.0",
+		Priority: 1450,
+		New:  func() any { return &oauth.Config{} },
+		Compile: func(c any) ([]string, error) {
+			a, err := c.(*oauth.Config).Compile()
+			if err != nil {
+				return nil, err
+			}
+			return a.Policy().Warnings, nil
+		},
 		Authenticates: true,
 	})
 	register(Plugin{

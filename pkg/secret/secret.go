@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
+	"hash"
 )
 
 // Fingerprint returns the first 8 hex characters of SHA-256(s): enough for an
@@ -26,13 +27,19 @@ func Equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 // Traefik two advisories), and no secret is kept in the clear.
 func Key(fields ...string) [32]byte {
 	h := sha256.New()
+	WriteFields(h, fields...)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// WriteFields writes each field to h prefixed with its length (as Key
+// does), for MACs over several fields.
+func WriteFields(h hash.Hash, fields ...string) {
 	var n [8]byte
 	for _, f := range fields {
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
 		h.Write(n[:])
 		h.Write([]byte(f))
 	}
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
 }

@@ -39,6 +39,10 @@ type Request struct {
 	// Credential is the id of the credential an earlier auth plugin
 	// authenticated (kong.client.get_credential), or "".
 	Credential string
+	// URL is what the request-URI calls return (get_scheme,
+	// get_forwarded_scheme/_host/_port, get_path_with_query); the zero
+	// value means http://kong.test:8000 and the path "/".
+	URL gateway.RequestURL
 }
 
 // Response is the service's answer, read in the response phase.
@@ -150,6 +154,16 @@ func (k *Kong) ClientIP() (string, error) {
 		return "192.0.2.1", nil
 	}
 	return k.Req.ClientIP, nil
+}
+
+// RequestURL answers the request-URI calls from Req.URL.
+func (k *Kong) RequestURL() (gateway.RequestURL, error) {
+	k.call("request_url")
+	u := k.Req.URL
+	if u == (gateway.RequestURL{}) {
+		u = gateway.RequestURL{Scheme: "http", ForwardedScheme: "http", ForwardedHost: "kong.test", ForwardedPort: 8000, PathWithQuery: "/"}
+	}
+	return u, nil
 }
 
 func (k *Kong) Credential() (string, error) { k.call("get_credential"); return k.Req.Credential, nil }
