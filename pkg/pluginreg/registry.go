@@ -68,7 +68,7 @@ func init() {
 		Name:     oauth.PluginName,
 		Version:  "0.1.0",
 		Priority: 1450,
-		New:  func() any { return &oauth.Config{} },
+		New:      func() any { return &oauth.Config{} },
 		Compile: func(c any) ([]string, error) {
 			a, err := c.(*oauth.Config).Compile()
 			if err != nil {
