@@ -83,6 +83,18 @@ var schemaCases = []schemaCase{
 			"config.credentials.2.consumer|required field missing", "config.credentials.2.username|" + atLeast1}},
 	{plugin: "authkit-basic", set: obj{"realmx": "service"}, want: []string{"config.realmx|unknown field"}, doc: true},
 	{plugin: "authkit-basic", set: obj{"max_failures": "three"}, want: []string{"config.max_failures|expected an integer"}},
+	// authkit-basic: the redis record (issue 14)
+	{plugin: "authkit-basic", set: obj{"policy": "cluster"}, want: []string{"config.policy|expected one of: local, redis"}},
+	{plugin: "authkit-basic", set: obj{"policy": nil}, want: []string{"config.policy|required field missing"}, doc: true},
+	{plugin: "authkit-basic", set: obj{"policy": "redis", "max_failures": 3, "lockout_seconds": 60},
+		want: []string{"|policy redis: set redis.host, redis.sentinel_nodes (with redis.sentinel_master) or redis.cluster_nodes"}},
+	{plugin: "authkit-basic", set: obj{"redis": obj{"port": 0, "timeout_ms": 20000, "key_prefix": "a b"}}, want: []string{
+		"config.redis.key_prefix|must be without spaces or braces (braces are Redis Cluster hash tags)",
+		"config.redis.port|value should be between 1 and 65535", "config.redis.timeout_ms|value should be between 1 and 10000"}},
+	{plugin: "authkit-basic", set: obj{"redis": obj{"host": "r", "password": "x", "password_env": "REDIS_PW"}},
+		want: []string{"|only one or none of these fields must be set: 'password', 'password_env'"}},
+	{plugin: "authkit-basic", set: obj{"redis": obj{"password_env": "1PW"}},
+		want: []string{"config.redis.password_env|must be an environment variable name (letters, digits, underscores)"}},
 	// authkit-key
 	{plugin: "authkit-key", set: obj{"key_names": []any{}}, want: []string{"config.key_names|" + atLeast1}},
 	{plugin: "authkit-key", set: obj{"key_names": []any{"apikey", ""}}, want: []string{"config.key_names.2|" + atLeast1}},
@@ -119,6 +131,14 @@ var schemaCases = []schemaCase{
 	{plugin: "authkit-oauth", drop: []string{"issuer"}, set: obj{"token_mode": "introspection", "jwks_uri": "https://i.example/jwks", "allowed_issuers": []any{"x"}},
 		want: []string{"|token_mode introspection: set introspection_endpoint (or issuer, to discover it)"}},
 	{plugin: "authkit-oauth", set: obj{"audience": "https://api.example.test"}, want: []string{"config.audience|unknown field"}, doc: true},
+	// authkit-oauth: proof of possession (issue 15) and the redis policy
+	{plugin: "authkit-oauth", set: obj{"proof_of_possession_dpop": "required"}, want: []string{"config.proof_of_possession_dpop|expected one of: off, optional, strict"}},
+	{plugin: "authkit-oauth", set: obj{"proof_of_possession_mtls": "on"}, want: []string{"config.proof_of_possession_mtls|expected one of: off, optional, strict"}},
+	{plugin: "authkit-oauth", set: obj{"dpop_proof_lifetime": 0}, want: []string{"config.dpop_proof_lifetime|value should be between 1 and 2147483647"}},
+	{plugin: "authkit-oauth", set: obj{"dpop_allowed_algs": []any{"ES256", "HS256"}},
+		want: []string{"config.dpop_allowed_algs.2|expected one of: " + strings.Join(dpopAlgNames(), ", ")}},
+	{plugin: "authkit-oauth", set: obj{"policy": "redis", "introspection_client_id": "gw"},
+		want: []string{"|policy redis: set redis.host, redis.sentinel_nodes (with redis.sentinel_master) or redis.cluster_nodes"}},
 	// authkit-oauth-explain
 	{plugin: "authkit-oauth-explain", set: obj{"allowed_scopes": []any{""}}, want: []string{"config.allowed_scopes.1|" + atLeast1}},
 	{plugin: "authkit-oauth-explain", set: obj{"log_level": "trace"}, want: []string{"config.log_level|" + levels}},
@@ -133,10 +153,23 @@ var schemaCases = []schemaCase{
 	{plugin: "authkit-oauth", drop: []string{"issuer"}, set: obj{"token_mode": "introspection", "introspection_endpoint": "https://i.example/introspect",
 		"introspection_client_id": "gw", "introspection_client_secret": ""}},
 	{plugin: "authkit-oauth-explain", set: obj{"allowed_scopes": []any{"read"}, "enforce": true}},
+	{plugin: "authkit-basic", set: obj{"policy": "redis", "max_failures": 3, "lockout_seconds": 60,
+		"redis": obj{"host": "127.0.0.1", "password": "{vault://env/authkit-not-set}", "timeout_ms": 10000}}},
+	{plugin: "authkit-oauth", set: obj{"proof_of_possession_dpop": "optional", "dpop_allowed_algs": []any{"ES256", "EdDSA"}, "dpop_proof_lifetime": 1,
+		"policy": "redis", "introspection_client_id": "gw", "redis": obj{"cluster_nodes": []any{"10.0.0.1:6379"}, "password_env": "AUTHKIT_REDIS_PW"}}},
 }
 
 func algNames() []string {
 	f := kongschema.MustGenerate(mustPlugin("authkit-oauth").New()).Lookup("allowed_algorithms").Elements
+	var out []string
+	for _, v := range f.OneOf {
+		out = append(out, v.(string))
+	}
+	return out
+}
+
+func dpopAlgNames() []string {
+	f := kongschema.MustGenerate(mustPlugin("authkit-oauth").New()).Lookup("dpop_allowed_algs").Elements
 	var out []string
 	for _, v := range f.OneOf {
 		out = append(out, v.(string))
@@ -233,7 +266,9 @@ func checkErrors(t testing.TB, bin string, cfg []byte) (map[int][]string, []chec
 			n, _ := strconv.Atoi(s[1 : len(s)-1])
 			return "." + strconv.Itoa(n+1)
 		})
-		if field == "config" { // an entity check's error: no field in Kong's form
+		// An entity check's error (on a record: the config, or redis) has
+		// no field in Kong's flattened form.
+		if f := kongschema.MustGenerate(mustPlugin(p.Plugin).New()).Lookup(strings.Split(strings.TrimPrefix(field, "config"), ".")[1:]...); field == "config" || f != nil && f.Type == "record" {
 			field = ""
 		}
 		out[i] = append(out[i], field+"|"+msg)
@@ -339,7 +374,7 @@ func TestKongNativeSchemas(t *testing.T) {
 		// default.
 		for _, n := range pluginreg.Names() {
 			want := noDefault(kongschema.MustGenerate(mustPlugin(n).New()))
-			re := regexp.MustCompile(`started instance \d+ of ` + regexp.QuoteMeta(n) + ` \(config fields unset: ([^)]*)\)`)
+			re := regexp.MustCompile(`started instance \d+ of ` + regexp.QuoteMeta(n) + ` \(config fields unset: ([^;]*);`)
 			for _, p := range []string{"/min/" + n} {
 				get(t, g, p)
 			}
@@ -365,6 +400,10 @@ func TestKongNativeSchemas(t *testing.T) {
 		mu.Unlock()
 		if r.Status != 200 || len(seen) == 0 || seen[0] != secret {
 			t.Fatalf("GET /vault: %d %s; the introspection endpoint saw client secrets %q", r.Status, r.Body, seen)
+		}
+		// Kong tells the plugin which fields came from references.
+		if !regexp.MustCompile(`started instance \d+ of authkit-oauth \(.*from vault references: introspection_client_secret\)`).MatchString(g.ErrorLog()) {
+			t.Errorf("no plugin log line names introspection_client_secret as a vault reference")
 		}
 		// Kong's Admin API shows the reference, never the value.
 		body := getBody(t, g.AdminURL+"/plugins")
@@ -570,7 +609,7 @@ func jsonOf(v any) string {
 func noDefault(f *kongschema.Field) string {
 	var out []string
 	for _, nf := range f.Fields {
-		if !nf.Field.HasDefault {
+		if !nf.Field.HasDefault && nf.Field.Type != "record" { // Kong expands a record
 			out = append(out, nf.Name)
 		}
 	}

@@ -116,8 +116,44 @@ func (s *Server) startInstance(name string, config []byte) (inst *instance, err 
 	inst = &instance{name: name, started: time.Now(), handlers: handlersOf(cfg)}
 	inst.lastEvent.Store(inst.started.Unix())
 	s.instances.add(inst, meta.Seq)
-	s.logf("started instance %d of %s (config fields unset: %s)", inst.id, name, unsetFields(cfg, config))
+	s.logf("started instance %d of %s (config fields unset: %s; from vault references: %s)", inst.id, name, unsetFields(cfg, config), referenced(config))
 	return inst, nil
+}
+
+// referenced lists the config fields whose value Kong resolved from a
+// vault reference: Kong sends the references of a record's fields in its
+// "$refs" (kong/db/schema/init.lua process_auto_fields), nested records
+// their own. Names only.
+func referenced(config []byte) string {
+	var out []string
+	var walk func(prefix string, m map[string]json.RawMessage)
+	walk = func(prefix string, m map[string]json.RawMessage) {
+		for k, v := range m {
+			if k == "$refs" {
+				var refs map[string]json.RawMessage
+				if json.Unmarshal(v, &refs) == nil {
+					for name := range refs {
+						out = append(out, prefix+name)
+					}
+				}
+				continue
+			}
+			var sub map[string]json.RawMessage
+			if len(v) > 0 && v[0] == '{' && json.Unmarshal(v, &sub) == nil {
+				walk(prefix+k+".", sub)
+			}
+		}
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(config, &m) != nil {
+		return "?"
+	}
+	walk("", m)
+	if len(out) == 0 {
+		return "none"
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }
 
 // unsetFields lists the config schema's top-level fields that Kong sent

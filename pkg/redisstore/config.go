@@ -15,6 +15,7 @@
 package redisstore
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -51,7 +52,7 @@ type Config struct {
 	Port *int `json:"port" default:"6379" between:"1,65535"`
 	// Username is the Redis 6+ ACL user; empty authenticates as the default user.
 	Username string `json:"username" default:"" len_min:"0"`
-	// Password authenticates to Redis (and to the Sentinels); prefer password_env, which keeps it out of kong.yaml.
+	// Password authenticates to Redis (and to the Sentinels); a {vault://…} reference (resolved by Kong) or password_env keeps it out of kong.yaml.
 	Password string `json:"password" default:"" len_min:"0" referenceable:"true"`
 	// PasswordEnv names an environment variable of the plugin process holding the password. Kong passes no environment to plugin processes: list the variable in KONG_NGINX_MAIN_ENV (see README, Running several gateway nodes).
 	PasswordEnv string `json:"password_env" default:"" len_min:"0" match_any:"^$|^[%a_][%w_]*$" match_err:"must be an environment variable name (letters, digits, underscores)"`
@@ -73,6 +74,26 @@ type Config struct {
 	ClusterNodes []string `json:"cluster_nodes" default:""`
 	// KeyPrefix starts every key authkit writes, so an ACL can confine the gateway to it (~authkit:*).
 	KeyPrefix *string `json:"key_prefix" default:"authkit:" match_none:"[ {}\r\n]" match_err:"must be without spaces or braces (braces are Redis Cluster hash tags)"`
+
+	// passwordRef is set when Kong resolved password from a vault
+	// reference (Kong lists the record's references in "$refs").
+	passwordRef bool
+}
+
+// UnmarshalJSON decodes the record, noting from Kong's "$refs" whether
+// the password came from a vault reference.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config
+	var aux struct {
+		plain
+		Refs map[string]any `json:"$refs"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*c = Config(aux.plain)
+	_, c.passwordRef = aux.Refs["password"]
+	return nil
 }
 
 // KongSchema adds the record's rule across fields (kongschema.Schemer).
@@ -112,6 +133,7 @@ type Conn struct {
 	Username       string
 	Password       string
 	PasswordEnv    string
+	passwordRef    bool // Password is a vault reference, or was resolved from one
 	Database       int
 	SSL            bool
 	SSLVerify      bool
@@ -142,6 +164,7 @@ func Compile(policy string, c Config, faultTolerant *bool) (*Settings, error) {
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	conn := &Conn{Username: c.Username, Password: c.Password, PasswordEnv: c.PasswordEnv, SSL: c.SSL,
+		passwordRef: c.passwordRef || kongschema.IsReference(c.Password),
 		SSLVerify: c.SSLVerify == nil || *c.SSLVerify, ServerName: c.ServerName, SentinelMaster: c.SentinelMaster}
 	kinds := 0
 	if c.Host != "" {
@@ -257,8 +280,8 @@ func (s *Settings) Warnings() []string {
 		return nil
 	}
 	var w []string
-	if s.Redis.Password != "" {
-		w = append(w, "redis.password: the password sits in the config (and in Kong's database or kong.yaml); prefer redis.password_env")
+	if s.Redis.Password != "" && !s.Redis.passwordRef {
+		w = append(w, "redis.password: the password sits in the config (and in Kong's database or kong.yaml); prefer a {vault://…} reference or redis.password_env")
 	}
 	if s.Redis.SSL && !s.Redis.SSLVerify {
 		w = append(w, "redis.ssl_verify: false accepts any certificate, so anyone on the path can read and forge the shared state")
