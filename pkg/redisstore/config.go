@@ -165,7 +165,7 @@ func Compile(policy string, c Config, faultTolerant *bool) (*Settings, error) {
 
 	conn := &Conn{Username: c.Username, Password: c.Password, PasswordEnv: c.PasswordEnv, SSL: c.SSL,
 		passwordRef: c.passwordRef || kongschema.IsReference(c.Password),
-		SSLVerify: c.SSLVerify == nil || *c.SSLVerify, ServerName: c.ServerName, SentinelMaster: c.SentinelMaster}
+		SSLVerify:   c.SSLVerify == nil || *c.SSLVerify, ServerName: c.ServerName, SentinelMaster: c.SentinelMaster}
 	kinds := 0
 	if c.Host != "" {
 		kinds++
