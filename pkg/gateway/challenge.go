@@ -51,31 +51,43 @@ func BearerChallenge(realm string) Challenge {
 		if ent.Status >= 500 {
 			return ""
 		}
-		var b strings.Builder
-		b.WriteString("Bearer")
-		sep := " "
-		param := func(k, v string) {
-			b.WriteString(sep)
-			b.WriteString(k)
-			b.WriteString(`="`)
-			b.WriteString(QuoteSafe(v))
-			b.WriteString(`"`)
-			sep = ", "
-		}
-		if realm != "" {
-			param("realm", realm)
-		}
-		if ent.BearerError == "" {
-			return b.String()
-		}
+		return tokenChallenge("Bearer", realm, "", e, ent)
+	}
+}
+
+// tokenChallenge is an RFC 6750 §3 style challenge of scheme (Bearer, or
+// DPoP per RFC 9449 §7.1): realm; for a refusal with an error value,
+// error, error_description and (for insufficient_scope) scope; algs when
+// given (DPoP); then the catalog code as error_code.
+func tokenChallenge(scheme, realm, algs string, e *errcode.Error, ent errcode.Entry) string {
+	var b strings.Builder
+	b.WriteString(scheme)
+	sep := " "
+	param := func(k, v string) {
+		b.WriteString(sep)
+		b.WriteString(k)
+		b.WriteString(`="`)
+		b.WriteString(QuoteSafe(v))
+		b.WriteString(`"`)
+		sep = ", "
+	}
+	if realm != "" {
+		param("realm", realm)
+	}
+	if ent.BearerError != "" {
 		param("error", ent.BearerError)
 		param("error_description", ent.Message)
 		if s, ok := e.Field("required_scope").(string); ok && ent.BearerError == "insufficient_scope" && s != "" {
 			param("scope", s)
 		}
-		param("error_code", string(ent.Code))
-		return b.String()
 	}
+	if algs != "" {
+		param("algs", algs)
+	}
+	if ent.BearerError != "" {
+		param("error_code", string(ent.Code))
+	}
+	return b.String()
 }
 
 // QuoteSafe keeps only the characters RFC 6750 §3 allows inside a quoted

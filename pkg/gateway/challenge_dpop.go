@@ -34,32 +34,7 @@ func DPoPChallenges(realm string, algs []string, bearer bool) Challenges {
 	bearerCh := BearerChallenge(realm)
 	algList := strings.Join(algs, " ")
 	dpop := func(e *errcode.Error, ent errcode.Entry) string {
-		var b strings.Builder
-		b.WriteString("DPoP")
-		sep := " "
-		param := func(k, v string) {
-			b.WriteString(sep)
-			b.WriteString(k)
-			b.WriteString(`="`)
-			b.WriteString(QuoteSafe(v))
-			b.WriteString(`"`)
-			sep = ", "
-		}
-		if realm != "" {
-			param("realm", realm)
-		}
-		if ent.BearerError != "" {
-			param("error", ent.BearerError)
-			param("error_description", ent.Message)
-			if s, ok := e.Field("required_scope").(string); ok && ent.BearerError == "insufficient_scope" && s != "" {
-				param("scope", s)
-			}
-		}
-		param("algs", algList)
-		if ent.BearerError != "" {
-			param("error_code", string(ent.Code))
-		}
-		return b.String()
+		return tokenChallenge("DPoP", realm, algList, e, ent)
 	}
 	return func(e *errcode.Error) []string {
 		ent := e.Code.Entry()

@@ -16,15 +16,17 @@ const (
 	EndpointJWKS Endpoint = "jwks"
 	// EndpointIntrospection: RFC 7662 token introspection.
 	EndpointIntrospection Endpoint = "introspection"
+	// EndpointRedis: the Redis of policy redis (one command or script).
+	EndpointRedis Endpoint = "redis"
 )
 
 // Endpoints lists every endpoint kind.
 func Endpoints() []Endpoint {
-	return []Endpoint{EndpointDiscovery, EndpointJWKS, EndpointIntrospection}
+	return []Endpoint{EndpointDiscovery, EndpointJWKS, EndpointIntrospection, EndpointRedis}
 }
 
 var providerSeconds = histogramVec("provider_request_duration_seconds",
-	"Calls to the OAuth provider (discovery, JWKS, introspection): latency by endpoint kind and result code "+
+	"Calls to the OAuth provider (discovery, JWKS, introspection) and to Redis (policy redis): latency by endpoint kind and result code "+
 		"(empty on success, else the catalog code the call failed with). _count is the number of calls.",
 	[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}, []string{"endpoint", "code"})
 

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
 // RetryInterval is how long a failed Redis is left alone: during it every
@@ -209,13 +210,16 @@ func (cl *Client) do(ctx context.Context, timeout time.Duration, op func(ctx con
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	start := time.Now()
 	if opErr := op(ctx, cl.rdb); opErr != nil && !errors.Is(opErr, redis.Nil) {
 		if cl.handshakeFailed.Load() && errors.Is(opErr, context.DeadlineExceeded) {
 			opErr = fmt.Errorf("tls: no handshake answer within timeout_ms (is the port a plain, non-TLS Redis?): %w", opErr)
 		}
 		e := classify(opErr, timeout).With("redis", cl.conn.describe())
+		metrics.ProviderCall(metrics.EndpointRedis, start, e)
 		return e, cl.fail(e)
 	}
+	metrics.ProviderCall(metrics.EndpointRedis, start, nil)
 	if cl.retryAt.Load() != 0 {
 		cl.retryAt.Store(0)
 		cl.warned.Store(false)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kong-authkit/kong-authkit/internal/redistest"
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -267,5 +268,53 @@ func BenchmarkLockCheck(b *testing.B) {
 		if _, _, err := s.LockCheck(ctx, nil, pair[:], 5); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRedisCallsAreMetered: every Redis operation is one observation of
+// authkit_provider_request_duration_seconds{endpoint="redis"}, labelled
+// with REDIS_UNAVAILABLE when it failed (issue 16's provider calls).
+func TestRedisCallsAreMetered(t *testing.T) {
+	metrics.Enable("authkit-test", "test")
+	srv := redistest.Start(t, redistest.Options{})
+	s := singleTimeout(t, srv, true, 200)
+	count := func(code string) uint64 {
+		t.Helper()
+		mfs, err := metrics.Gatherer().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "authkit_provider_request_duration_seconds" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["endpoint"] == "redis" && labels["code"] == code {
+					return m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+		return 0
+	}
+	ok0, bad0 := count(""), count("REDIS_UNAVAILABLE")
+	k := sha256.Sum256([]byte("metered"))
+	for i := 0; i < 3; i++ {
+		if _, local, err := s.Claim(context.Background(), nil, "m", k[:], time.Minute); local || err != nil {
+			t.Fatal(local, err)
+		}
+	}
+	if got := count("") - ok0; got != 3 {
+		t.Fatalf("3 Redis calls, %d observed", got)
+	}
+	srv.Pause()
+	defer srv.Resume()
+	s.Claim(context.Background(), nil, "m", k[:], time.Minute) // times out: one failed call
+	s.Claim(context.Background(), nil, "m", k[:], time.Minute) // within the retry interval: no call
+	if got := count("REDIS_UNAVAILABLE") - bad0; got != 1 {
+		t.Fatalf("one failed Redis call, %d observed", got)
 	}
 }
