@@ -8,7 +8,8 @@ import (
 // vault reference held by a referenceable string field, element or map
 // value with lookup's answer, as Kong does when it loads the config for
 // its workers (kong/db/schema/init.lua process_auto_fields, "select"): a
-// reference lookup cannot resolve becomes "" (Kong logs a warning). It
+// reference lookup cannot resolve becomes "" (Kong logs a warning), and
+// each record lists its fields' references in "$refs", as Kong does. It
 // returns the references it could not resolve.
 func (f *Field) Resolve(cfg map[string]any, lookup func(ref string) (string, bool)) []string {
 	var failed []string
@@ -44,10 +45,17 @@ func (f *Field) Resolve(cfg map[string]any, lookup func(ref string) (string, boo
 			}
 		case "record":
 			if m, ok := v.(map[string]any); ok {
+				refs := map[string]any{}
 				for _, nf := range f.Fields {
 					if x, present := m[nf.Name]; present {
+						if s, isStr := x.(string); isStr && nf.Field.Type == "string" && nf.Field.Referenceable && IsReference(s) {
+							refs[nf.Name] = s
+						}
 						m[nf.Name] = walk(nf.Field, x)
 					}
+				}
+				if len(refs) > 0 {
+					m["$refs"] = refs // as Kong sends it: the record's references by field
 				}
 			}
 		}

@@ -152,6 +152,9 @@ func TestResolveEnvVault(t *testing.T) {
 	if out["secret"] != "s3cret" || failed != nil {
 		t.Fatalf("resolved %v, failed %v", out["secret"], failed)
 	}
+	if refs, _ := out["$refs"].(map[string]any); refs["secret"] != "{vault://env/authkit-test-secret}" {
+		t.Errorf("$refs: %v", out["$refs"])
+	}
 	out, _ = schema.Normalize(map[string]any{"file": "x", "secret": "{vault://env/missing}"})
 	if failed := schema.Resolve(out, kongschema.EnvVault(nil)); out["secret"] != "" || len(failed) != 1 {
 		t.Fatalf("unresolvable: %v %v", out["secret"], failed)
