@@ -360,20 +360,22 @@ func checkEntry(res *checkResult, e entry) {
 		report("error", []any{"config"}, "expected a record")
 		return
 	}
-	schema := kongschema.FromStruct(plugin.New())
+	schema, err := kongschema.Generate(plugin.New())
+	if err != nil {
+		report("error", []any{"config"}, err.Error())
+		return
+	}
 	norm, err := schema.Normalize(cfg)
 	// Fields Kong refuses are reported, then left out so the plugin's
-	// compiler still judges the rest: one run shows every problem.
+	// compiler still judges the rest: one run shows every problem. A rule
+	// across fields (an entity check) is reported on the config itself.
 	removed := map[string]bool{}
 	var ve *kongschema.ValidationError
 	if errors.As(err, &ve) {
-		for _, msg := range ve.Errors {
-			field, rest := schemaErrorPath(msg)
-			report("error", field, rest+" (Kong refuses the config at start-up)")
-			if len(field) > 1 {
-				if name, ok := field[1].(string); ok {
-					removed[name] = true
-				}
+		for _, fe := range ve.Fields {
+			report("error", append([]any{"config"}, fe.Path...), fe.Message+" (Kong refuses the config at start-up)")
+			if name, ok := first(fe.Path); ok && !fe.Entity {
+				removed[name] = true
 			}
 		}
 		rest := make(map[string]any, len(cfg))
@@ -383,7 +385,7 @@ func checkEntry(res *checkResult, e entry) {
 			}
 		}
 		if norm, err = schema.Normalize(rest); err != nil {
-			return
+			return // what is left still breaks a rule across fields: fixed first
 		}
 	} else if err != nil {
 		report("error", []any{"config"}, err.Error())
@@ -413,33 +415,13 @@ func checkEntry(res *checkResult, e entry) {
 	}
 }
 
-var (
-	inFieldRE = regexp.MustCompile(`^in '([^']*)': `)
-	inEntryRE = regexp.MustCompile(`^in entry (\d+) of '[^']*': `)
-	inKeyRE   = regexp.MustCompile(`^in entry '([^']*)' of '[^']*': `)
-)
-
-// schemaErrorPath turns Kong's flattened message
-// "in 'config': in 'credentials': in entry 2 of 'credentials': in 'password_hash': expected a string"
-// into the path config.credentials[1].password_hash (entries are 1-based
-// in Kong's messages) and the message.
-func schemaErrorPath(msg string) ([]any, string) {
-	var path []any
-	for {
-		if m := inFieldRE.FindStringSubmatch(msg); m != nil {
-			path = append(path, m[1])
-			msg = msg[len(m[0]):]
-		} else if m := inEntryRE.FindStringSubmatch(msg); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			path = append(path, n-1)
-			msg = msg[len(m[0]):]
-		} else if m := inKeyRE.FindStringSubmatch(msg); m != nil {
-			path = append(path, m[1])
-			msg = msg[len(m[0]):]
-		} else {
-			return path, msg
-		}
+// first is the top-level field a path starts with.
+func first(path []any) (string, bool) {
+	if len(path) == 0 {
+		return "", false
 	}
+	name, ok := path[0].(string)
+	return name, ok
 }
 
 var fieldPathRE = regexp.MustCompile(`^([a-z0-9_]+(?:\[\d+\])*(?:\.[a-z0-9_]+(?:\[\d+\])*)*): (.+)$`)

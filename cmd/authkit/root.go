@@ -26,6 +26,7 @@ func newRootCmd() *cobra.Command {
 		newHashCmd(),
 		newCheckCmd(),
 		newProbeCmd(),
+		newSchemaCmd(),
 	)
 	return root
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
+	"github.com/kong-authkit/kong-authkit/pkg/pluginreg"
 )
 
 // Sources maps each plugin to the file and package holding its Config.
@@ -38,6 +39,9 @@ var Sources = []struct{ Plugin, Dir string }{
 type Row struct {
 	Path, Type, Default, Doc string
 	Tagged                   bool
+	// Checks are the rules Kong enforces on the field (from the
+	// generated schema, kongschema.Generate).
+	Checks string
 }
 
 // Shared lists the packages whose structs plugin configs embed as records
@@ -214,18 +218,149 @@ func kongType(e ast.Expr) (string, string) {
 	return "?", ""
 }
 
-// Table renders rows as a Markdown table.
-func Table(rows []Row) string {
+// Table renders rows as a Markdown table, and the record's entity checks
+// (the rules across fields Kong enforces) below it.
+func Table(rows []Row, schema *kongschema.Field) string {
 	var b strings.Builder
-	b.WriteString("| field | type | default | description |\n|---|---|---|---|\n")
+	b.WriteString("| field | type | default | Kong checks | description |\n|---|---|---|---|---|\n")
+	esc := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
 	for _, r := range rows {
 		def := r.Default
 		if def == "" {
 			def = "–"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.Path, r.Type, strings.ReplaceAll(def, "|", "\\|"), strings.ReplaceAll(r.Doc, "|", "\\|"))
+		checks := r.Checks
+		if checks == "" {
+			checks = "–"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.Path, r.Type, esc(def), esc(checks), esc(r.Doc))
+	}
+	var rules []string
+	if schema != nil {
+		for _, c := range schema.EntityChecks {
+			rules = append(rules, entityRule(c, ""))
+		}
+		for _, nf := range schema.Fields {
+			for _, c := range nf.Field.EntityChecks {
+				rules = append(rules, entityRule(c, nf.Name+"."))
+			}
+		}
+	}
+	if len(rules) > 0 {
+		b.WriteString("\nAcross fields, Kong also refuses a config unless:\n\n")
+		for _, r := range rules {
+			b.WriteString("- " + r + "\n")
+		}
 	}
 	return b.String()
+}
+
+// Checks describes the rules of field f for the README.
+func Checks(f *kongschema.Field) string {
+	var out []string
+	if f.Required {
+		out = append(out, "required (not null)")
+	}
+	if f.OneOf != nil {
+		var vs []string
+		for _, v := range f.OneOf {
+			vs = append(vs, fmt.Sprint(v))
+		}
+		if len(vs) > 8 {
+			out = append(out, fmt.Sprintf("one of %d values", len(vs)))
+		} else {
+			out = append(out, "one of "+strings.Join(vs, ", "))
+		}
+	}
+	if f.Between != nil {
+		if f.Between[1] == kongschema.MaxInt {
+			out = append(out, fmt.Sprintf("≥ %d", f.Between[0]))
+		} else {
+			out = append(out, fmt.Sprintf("%d–%d", f.Between[0], f.Between[1]))
+		}
+	}
+	switch {
+	case f.OneOf != nil:
+	case f.Type == "string" && f.LenMin == nil:
+		out = append(out, "not empty")
+	case f.LenMin != nil && *f.LenMin > 0:
+		out = append(out, fmt.Sprintf("length ≥ %d", *f.LenMin))
+	}
+	for _, r := range append(append([]kongschema.MatchRule(nil), f.MatchAll...), f.MatchNone...) {
+		if r.Err != "" && !slicesContains(out, r.Err) {
+			out = append(out, r.Err)
+		}
+	}
+	if f.MatchAny != nil && f.MatchAny.Err != "" {
+		out = append(out, f.MatchAny.Err)
+	}
+	if f.Referenceable {
+		out = append(out, "`{vault://…}` reference allowed")
+	}
+	for _, sub := range []struct {
+		what string
+		f    *kongschema.Field
+	}{{"each element", f.Elements}, {"each value", f.Values}} {
+		if sub.f != nil && sub.f.Type != "record" {
+			if c := Checks(sub.f); c != "" {
+				out = append(out, sub.what+": "+c)
+			}
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+func slicesContains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// entityRule describes an entity check of the record whose fields are
+// named with prefix.
+func entityRule(c kongschema.EntityCheck, prefix string) string {
+	code := func(ns []string) string {
+		q := make([]string, len(ns))
+		for i, n := range ns {
+			q[i] = "`" + prefix + n + "`"
+		}
+		return strings.Join(q, ", ")
+	}
+	switch {
+	case c.AtLeastOneOf != nil:
+		return "one of " + code(c.AtLeastOneOf) + " is set (non-empty)"
+	case c.MutuallyRequired != nil:
+		return "all or none of " + code(c.MutuallyRequired) + " are set"
+	case c.MutuallyExclusive != nil:
+		return "at most one of " + code(c.MutuallyExclusive) + " is set"
+	case c.Conditional != nil:
+		k := c.Conditional
+		return fmt.Sprintf("`%s` %s when `%s` %s", prefix+k.ThenField, matchText(k.ThenMatch), prefix+k.IfField, matchText(k.IfMatch))
+	case c.ConditionalAtLeastOneOf != nil:
+		k := c.ConditionalAtLeastOneOf
+		return fmt.Sprintf("one of %s is set when `%s` %s", code(k.ThenAtLeastOneOf), prefix+k.IfField, matchText(k.IfMatch))
+	}
+	return "?"
+}
+
+// matchText renders a conditional's match for the README.
+func matchText(f *kongschema.Field) string {
+	switch {
+	case f == nil:
+		return "is set"
+	case f.Gt != nil:
+		return fmt.Sprintf("is > %v", *f.Gt)
+	case len(f.OneOf) == 1:
+		return fmt.Sprintf("is %v", f.OneOf[0])
+	case f.OneOf != nil:
+		return fmt.Sprintf("is one of %v", f.OneOf)
+	case f.Required:
+		return "is set"
+	}
+	return "matches " + Checks(f)
 }
 
 // Render returns the README with every plugin's section and the error-code
@@ -238,7 +373,22 @@ func Render(root string, readme []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if out, err = replaceSection(out, "CONFIG "+s.Plugin, Table(rows)); err != nil {
+		p, ok := pluginreg.Lookup(s.Plugin)
+		if !ok {
+			return nil, fmt.Errorf("configdoc: no plugin %s", s.Plugin)
+		}
+		schema, err := kongschema.Generate(p.New())
+		if err != nil {
+			return nil, err
+		}
+		for i := range rows {
+			f := schema.Lookup(strings.Split(strings.ReplaceAll(rows[i].Path, "[].", "."), ".")...)
+			if f == nil {
+				return nil, fmt.Errorf("configdoc: %s: %s is not in the generated schema", s.Plugin, rows[i].Path)
+			}
+			rows[i].Checks = Checks(f)
+		}
+		if out, err = replaceSection(out, "CONFIG "+s.Plugin, Table(rows, schema)); err != nil {
 			return nil, err
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	kpp "github.com/Kong/go-pdk/server/kong_plugin_protocol"
+	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -53,6 +54,11 @@ type Server struct {
 	EventTimeout time.Duration
 	// WorkspaceID is the __ws_id sent in every config (the default workspace).
 	WorkspaceID string
+	// KongEnv is Kong's own environment, which its env vault reads: a
+	// "{vault://env/<name>}" value of a referenceable field reaches the
+	// plugin as KongEnv[<NAME>] ("" when unset), as in Kong, where the
+	// worker resolves it; the plugin process's environment plays no part.
+	KongEnv map[string]string
 	// NodeID is what kong.node.get_id returns.
 	NodeID string
 
@@ -380,7 +386,9 @@ func (s *Server) StartInstance(t testing.TB, cfg map[string]any) *Instance {
 	return inst
 }
 
-// TryStartInstance normalizes cfg with the dumped schema (Normalize), adds
+// TryStartInstance normalizes cfg with the dumped schema (Normalize:
+// Kong's defaults and validation), resolves the vault references of
+// referenceable fields from KongEnv, adds
 // what Kong's plugins iterator adds (§2.1): "__seq__" (unique, increasing
 // across the Server), "__key__" ("plugins:<name>:<route_id>:::<ws>"),
 // "__plugin_id", "__ws_id" and "route_id" (the plugin is route-scoped), and
@@ -392,6 +400,7 @@ func (s *Server) TryStartInstance(cfg map[string]any) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.Schema.Resolve(norm, kongschema.EnvVault(s.KongEnv))
 	name := s.Info.Plugins[0].Name
 	inst := &Instance{
 		Server:   s,

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -141,4 +142,14 @@ func clip(s string) string {
 		return s[:max] + "…"
 	}
 	return s
+}
+
+// Supported lists the algorithm names an allow-list may contain, sorted.
+func Supported() []string {
+	out := make([]string, 0, len(algorithms))
+	for n := range algorithms {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }

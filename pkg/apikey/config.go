@@ -2,7 +2,7 @@ package apikey
 
 import (
 	"errors"
-	"fmt"
+	"strings"
 
 	"github.com/kong-authkit/kong-authkit/pkg/credfile"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
@@ -19,7 +19,7 @@ const PluginName = "authkit-key"
 // alike.
 type Config struct {
 	// KeyNames are the header, query and body parameter names the key is looked for under, in order.
-	KeyNames []string `json:"key_names" default:"apikey"`
+	KeyNames []string `json:"key_names" default:"apikey" len_min:"1"`
 	// KeyInHeader looks for the key in request headers.
 	KeyInHeader *bool `json:"key_in_header" default:"true"`
 	// KeyInQuery looks for the key in the query string.
@@ -29,22 +29,35 @@ type Config struct {
 	// HideCredentials removes the key from wherever it was found (header, query or body) before proxying.
 	HideCredentials bool `json:"hide_credentials" default:"false"`
 	// Anonymous is the consumer (username or id) to use when authentication fails; empty refuses the request.
-	Anonymous string `json:"anonymous" default:""`
+	Anonymous string `json:"anonymous" default:"" len_min:"0"`
 	// RunOnPreflight authenticates CORS preflight (OPTIONS) requests too.
 	RunOnPreflight *bool `json:"run_on_preflight" default:"true"`
 	// Realm is sent in `WWW-Authenticate: Key realm="…"` (bare `Key` when empty).
-	Realm string `json:"realm" default:""`
+	Realm string `json:"realm" default:"" len_min:"0"`
 	// LogLevel is the Kong log level of client refusals (debug, info, notice, warn, err, crit, alert); provider and gateway failures are always logged at err.
-	LogLevel string `json:"log_level" default:"notice"`
+	LogLevel *string `json:"log_level" default:"notice" one_of:"debug,info,notice,warn,err,crit,alert"`
 	// Credentials lists the keys: id, consumer, key_hash ("sha256:<hex>") and an optional RFC 3339 expires_at. Several keys may map to one consumer (rotation).
 	Credentials []Credential `json:"credentials" default:""`
 	// CredentialsFile is a JSON or YAML file with more credentials (a list, or {"credentials": [...]}), re-read when it changes; empty is none.
-	CredentialsFile string `json:"credentials_file" default:""`
+	CredentialsFile string `json:"credentials_file" default:"" len_min:"0"`
 }
 
-// Compile applies defaults and validates every field, naming it.
+// KongSchema adds what the tags cannot say (kongschema.Schemer): the
+// key_hash pattern and the rule across fields. Kong enforces them, and so
+// does Compile.
+func (Config) KongSchema(rec *kongschema.Field) {
+	rec.EntityChecks = append(rec.EntityChecks, kongschema.EntityCheck{AtLeastOneOf: []string{"credentials", "credentials_file"}})
+	rec.Lookup("credentials").Elements.Lookup("key_hash").MatchAll = []kongschema.MatchRule{{
+		Pattern: "^sha256:" + strings.Repeat("%x", 64) + "$",
+		Err:     hashFormat + " (a plaintext key is not accepted; hash it with `authkit hash key`)",
+	}}
+}
+
+// Compile applies the defaults and Kong's schema (kongschema.Checked),
+// then what Kong cannot check: where keys are looked for, expiry times,
+// duplicate ids and keys.
 func (c *Config) Compile() (*Authenticator, error) {
-	cfg, err := kongschema.WithDefaults(c)
+	cfg, err := kongschema.Checked(c)
 	if err != nil {
 		return nil, err
 	}
@@ -54,23 +67,9 @@ func (c *Config) Compile() (*Authenticator, error) {
 func (c *Config) compile() (*Authenticator, error) {
 	names := c.KeyNames
 	var errs []error
-	if len(names) == 0 {
-		errs = append(errs, errors.New("key_names: at least one name is required"))
-	}
-	for i, n := range names {
-		if n == "" {
-			errs = append(errs, fmt.Errorf("key_names[%d]: must not be empty", i))
-		}
-	}
 	inHeader, inQuery := *c.KeyInHeader, *c.KeyInQuery
 	if !inHeader && !inQuery && !c.KeyInBody {
 		errs = append(errs, errors.New("key_in_header, key_in_query, key_in_body: at least one must be true"))
-	}
-	if err := gateway.CheckLogLevel(c.LogLevel); err != nil {
-		errs = append(errs, err)
-	}
-	if len(c.Credentials) == 0 && c.CredentialsFile == "" {
-		errs = append(errs, errors.New("credentials: at least one credential or a credentials_file is required"))
 	}
 	store, err := CompileCredentials("credentials", c.Credentials)
 	if err != nil {
@@ -87,7 +86,7 @@ func (c *Config) compile() (*Authenticator, error) {
 			Plugin:         PluginName,
 			Anonymous:      c.Anonymous,
 			RunOnPreflight: *c.RunOnPreflight,
-			LogLevel:       c.LogLevel,
+			LogLevel:       *c.LogLevel,
 			Challenge:      gateway.KeyChallenge(c.Realm),
 		},
 	}

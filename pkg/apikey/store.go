@@ -14,13 +14,13 @@ import (
 // Credential is one API key as written in kong.yaml or a credentials file.
 type Credential struct {
 	// ID identifies the credential: it goes to X-Credential-Identifier and the logs, never the key.
-	ID string `json:"id"`
+	ID string `json:"id" required:"true" match_none:"%c" match_err:"must not contain control characters (it is sent in X-Credential-Identifier)"`
 	// Consumer is the Kong consumer (username or id) the key maps to.
-	Consumer string `json:"consumer"`
+	Consumer string `json:"consumer" required:"true"`
 	// KeyHash is "sha256:<64 hex>" of the key (`authkit hash key`). High-entropy keys need no slow hash.
-	KeyHash string `json:"key_hash"`
+	KeyHash string `json:"key_hash" required:"true"`
 	// ExpiresAt is an RFC 3339 time after which the key is refused with APIKEY_EXPIRED; empty never expires.
-	ExpiresAt string `json:"expires_at"`
+	ExpiresAt string `json:"expires_at" len_min:"0"`
 }
 
 type entry struct {
@@ -42,15 +42,18 @@ func HashKey(key string) [32]byte { return sha256.Sum256([]byte(key)) }
 // FormatHash renders a hash as key_hash.
 func FormatHash(h [32]byte) string { return "sha256:" + hex.EncodeToString(h[:]) }
 
+// hashFormat is what a key_hash must look like.
+const hashFormat = `must be "sha256:<64 hex digits>"`
+
 // ParseHash reads a key_hash value.
 func ParseHash(s string) ([32]byte, error) {
 	var h [32]byte
 	hexpart, ok := strings.CutPrefix(s, "sha256:")
 	if !ok {
 		if s != "" && !strings.Contains(s, ":") {
-			return h, fmt.Errorf("must be \"sha256:<64 hex digits>\" (a plaintext key is not accepted; hash it with `authkit hash key`)")
+			return h, fmt.Errorf("%s (a plaintext key is not accepted; hash it with `authkit hash key`)", hashFormat)
 		}
-		return h, fmt.Errorf("must be \"sha256:<64 hex digits>\", got scheme %q", strings.SplitN(s, ":", 2)[0])
+		return h, fmt.Errorf("%s, got scheme %q", hashFormat, strings.SplitN(s, ":", 2)[0])
 	}
 	if len(hexpart) != 64 {
 		return h, fmt.Errorf("sha256 hash must have 64 hex digits, got %d", len(hexpart))

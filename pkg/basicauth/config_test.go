@@ -38,8 +38,8 @@ func TestCompileErrorsNameTheField(t *testing.T) {
 		{"colon in user", Config{Credentials: []Credential{{"a:b", good, "c"}}}, "credentials[0].username"},
 		{"duplicate", Config{Credentials: []Credential{{"a", good, "c"}, {"a", good, "c"}}}, "credentials[1].username"},
 		{"no consumer", Config{Credentials: []Credential{{"a", good, ""}}}, "credentials[0].consumer"},
-		{"nothing", Config{}, "credentials: at least one"},
-		{"log level", Config{Credentials: []Credential{{"a", good, "c"}}, LogLevel: "loud"}, "log_level"},
+		{"nothing", Config{}, "at least one of these fields must be non-empty: 'credentials', 'credentials_file'"},
+		{"log level", Config{Credentials: []Credential{{"a", good, "c"}}, LogLevel: ptr("loud")}, "log_level"},
 		{"ttl", Config{Credentials: []Credential{{"a", good, "c"}}, CacheTTLSeconds: &neg}, "cache_ttl_seconds"},
 		{"lockout half", Config{Credentials: []Credential{{"a", good, "c"}}, MaxFailures: 3}, "max_failures and lockout_seconds"},
 	}
@@ -328,8 +328,10 @@ func TestFakeImitatesTheMostExpensiveHash(t *testing.T) {
 	}
 }
 
+func ptr[T any](v T) *T { return &v }
+
 func TestStringRedactsTheRedisPassword(t *testing.T) {
-	c := Config{Policy: "redis"}
+	c := Config{Policy: ptr("redis")}
 	c.Redis.Password = "hunter2-redis"
 	if s := c.String(); strings.Contains(s, "hunter2") || !strings.Contains(s, "[redacted]") {
 		t.Fatalf("String() = %s", s)

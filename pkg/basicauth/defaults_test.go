@@ -39,7 +39,7 @@ func TestDocumentedDefaultsApplied(t *testing.T) {
 		"policy":          func(w any) bool { return w == "local" && a.shared == nil },
 		"fault_tolerant": func(w any) bool {
 			c := cfg
-			c.Policy, c.Redis, c.MaxFailures, c.LockoutSeconds = "redis", redisstore.Config{Host: "127.0.0.1"}, 3, 60
+			c.Policy, c.Redis, c.MaxFailures, c.LockoutSeconds = ptr("redis"), redisstore.Config{Host: "127.0.0.1"}, 3, 60
 			b, err := c.Compile()
 			if err != nil {
 				t.Fatal(err)

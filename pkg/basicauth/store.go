@@ -10,13 +10,13 @@ import (
 // Credential is one user as written in kong.yaml or a credentials file.
 type Credential struct {
 	// Username is the RFC 7617 user-id (no colon, no control characters).
-	Username string `json:"username"`
+	Username string `json:"username" required:"true" match_none:"[:%c]" match_err:"must not contain a colon or control characters (RFC 7617 §2)"`
 	// PasswordHash is a bcrypt ($2a$/$2b$/$2y$), argon2id ($argon2id$…) or
 	// PBKDF2-SHA256 ($pbkdf2-sha256$…) hash; plaintext is refused. Make one
 	// with `authkit hash password`.
-	PasswordHash string `json:"password_hash"`
+	PasswordHash string `json:"password_hash" required:"true"`
 	// Consumer is the Kong consumer (username or id) this user maps to.
-	Consumer string `json:"consumer"`
+	Consumer string `json:"consumer" required:"true"`
 }
 
 type user struct {

@@ -106,11 +106,13 @@ func TestFromStructMatchesGoPDK(t *testing.T) {
 	sameSchema(t, kongschema.FromStruct(&quirks.Config{}), dumped(t, bin))
 }
 
-// TestPluginSchemasMatchDump is the guarantee behind `authkit check`: for
-// every plugin binary under plugins/ and every plugin pluginreg knows, the
-// schema the CLI derives offline from pluginreg's New() is exactly the one
-// the binary gives Kong. A plugin directory missing from pluginreg (or the
-// reverse) fails too: the CLI could not check it.
+// TestPluginSchemasMatchDump is the guarantee behind `authkit check` and
+// `authkit schema --lua`: for every plugin binary under plugins/ and every
+// plugin pluginreg knows, the schema the CLI derives offline from
+// pluginreg's New() (Generate) is exactly the one the binary gives Kong,
+// and its names and types are go-pdk's (FromStruct). A plugin directory
+// missing from pluginreg (or the reverse) fails too: the CLI could not
+// check it.
 func TestPluginSchemasMatchDump(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(kongwire.ModuleRoot(t), "plugins"))
 	if err != nil {
@@ -138,7 +140,25 @@ func TestPluginSchemasMatchDump(t *testing.T) {
 			if !dirs[name] {
 				t.Fatalf("pkg/pluginreg registers %s but there is no plugins/%s to build", name, name)
 			}
-			sameSchema(t, kongschema.FromStruct(p.New()), dumped(t, kongwire.Build(t, name)))
+			dump := dumped(t, kongwire.Build(t, name))
+			sameSchema(t, kongschema.MustGenerate(p.New()), dump)
+			sameSchema(t, kongschema.FromStruct(p.New()), goPDKOnly(dump))
 		})
 	}
+}
+
+// goPDKOnly is f with only what go-pdk's generator emits: types, names,
+// and the bounds of unsigned integers.
+func goPDKOnly(f *kongschema.Field) *kongschema.Field {
+	if f == nil {
+		return nil
+	}
+	out := &kongschema.Field{Type: f.Type, Elements: goPDKOnly(f.Elements), Keys: goPDKOnly(f.Keys), Values: goPDKOnly(f.Values)}
+	if f.Type == "integer" && len(f.Between) == 2 && f.Between[0] == 0 && f.Between[1] == 2147483648 {
+		out.Between = f.Between
+	}
+	for _, nf := range f.Fields {
+		out.Fields = append(out.Fields, kongschema.NamedField{Name: nf.Name, Field: goPDKOnly(nf.Field)})
+	}
+	return out
 }

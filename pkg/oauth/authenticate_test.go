@@ -94,7 +94,7 @@ func withBearer(tok string) gatewaytest.Request {
 
 func TestAuthenticateJWT(t *testing.T) {
 	key, other := testkeys.RSA(t, "a", 2048), testkeys.RSA(t, "b", 2048)
-	base := Config{Issuer: testIssuer, StaticJWKS: staticJWKS(key, "k1"), TokenMode: ModeJWT, Audiences: []string{"https://api.example"}}
+	base := Config{Issuer: testIssuer, StaticJWKS: staticJWKS(key, "k1"), TokenMode: ptr(ModeJWT), Audiences: []string{"https://api.example"}}
 	good := token(t, key, jwt.SigningMethodRS256, "k1", nil)
 	with := func(c jwt.MapClaims) string { return token(t, key, jwt.SigningMethodRS256, "k1", c) }
 	hour := time.Hour
@@ -132,7 +132,7 @@ func TestAuthenticateJWT(t *testing.T) {
 			wantErr: errcode.AlgorithmNotAllowed},
 		{name: "typ required", cfg: func(c *Config) { c.RequireTypATJWT = true }, req: withBearer(good), wantErr: errcode.TokenTypeInvalid},
 		{name: "all scopes required", cfg: func(c *Config) { c.RequiredScopes = []string{"read", "admin"} }, req: withBearer(good), wantErr: errcode.InsufficientScope},
-		{name: "any scope", cfg: func(c *Config) { c.RequiredScopes, c.ScopeMatch = []string{"read", "admin"}, accessAny }, req: withBearer(good)},
+		{name: "any scope", cfg: func(c *Config) { c.RequiredScopes, c.ScopeMatch = []string{"read", "admin"}, ptr(accessAny) }, req: withBearer(good)},
 		{name: "client not allowed", cfg: func(c *Config) { c.AllowedClientIDs = []string{"mobile"} }, req: withBearer(good), wantErr: errcode.ClientNotAllowed},
 		{name: "refresh token by token_use", req: withBearer(with(jwt.MapClaims{"token_use": "refresh"})), wantErr: errcode.TokenTypeInvalid},
 		{name: "consumer by username", cfg: func(c *Config) { c.ConsumerClaim = "sub" }, req: withBearer(good),
@@ -141,7 +141,7 @@ func TestAuthenticateJWT(t *testing.T) {
 					t.Fatalf("identity %+v", id)
 				}
 			}},
-		{name: "consumer by custom_id", cfg: func(c *Config) { c.ConsumerClaim, c.ConsumerBy = "client_id", "custom_id" }, req: withBearer(good),
+		{name: "consumer by custom_id", cfg: func(c *Config) { c.ConsumerClaim, c.ConsumerBy = "client_id", ptr("custom_id") }, req: withBearer(good),
 			want: func(t *testing.T, id *gateway.Identity) {
 				if id.Virtual == nil || id.Virtual.CustomID != "web" || id.Consumer != "" {
 					t.Fatalf("identity %+v", id)

@@ -3,12 +3,15 @@ package oauth
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/accesstoken"
+	"github.com/kong-authkit/kong-authkit/pkg/dpop"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/introspect"
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
@@ -35,12 +38,64 @@ func absURL(field, raw string) error {
 	return nil
 }
 
-// Compile applies the defaults, validates every field (naming it, all
-// problems joined) and builds the verifier, the key source and the
+// KongSchema adds what the tags cannot say (kongschema.Schemer): the
+// algorithms the verifier knows, the headers a claim may not choose, and
+// what each token mode needs. Kong enforces them, and so does Compile.
+func (Config) KongSchema(rec *kongschema.Field) {
+	rec.Lookup("allowed_algorithms").Elements.OneOf = toAny(accesstoken.Supported())
+	rec.Lookup("dpop_allowed_algs").Elements.OneOf = toAny(dpop.Asymmetric(accesstoken.Supported()))
+	values := rec.Lookup("claims_to_headers").Values
+	for _, h := range slices.Sorted(maps.Keys(reservedHeaders)) {
+		values.MatchNone = append(values.MatchNone, kongschema.MatchRule{Pattern: "^" + caseless(h) + "$",
+			Err: "that header cannot carry a claim (routing, framing or identity header)"})
+	}
+	mode := func(m string) *kongschema.Field { return &kongschema.Field{OneOf: []any{m}} }
+	rec.EntityChecks = append(rec.EntityChecks,
+		kongschema.EntityCheck{ConditionalAtLeastOneOf: &kongschema.ConditionalAtLeastOneOf{
+			IfField: "token_mode", IfMatch: mode(ModeJWT), ThenAtLeastOneOf: []string{"issuer", "jwks_uri", "static_jwks"},
+			ThenErr: "token_mode jwt: set issuer (discovery), jwks_uri or static_jwks"}},
+		kongschema.EntityCheck{ConditionalAtLeastOneOf: &kongschema.ConditionalAtLeastOneOf{
+			IfField: "token_mode", IfMatch: mode(ModeIntrospection), ThenAtLeastOneOf: []string{"introspection_endpoint", "issuer"},
+			ThenErr: "token_mode introspection: set introspection_endpoint (or issuer, to discover it)"}},
+		// In auto mode an issuer means keys by discovery: any one will do.
+		kongschema.EntityCheck{ConditionalAtLeastOneOf: &kongschema.ConditionalAtLeastOneOf{
+			IfField: "token_mode", IfMatch: mode(ModeAuto), ThenAtLeastOneOf: []string{"issuer", "jwks_uri", "static_jwks", "introspection_endpoint"},
+			ThenErr: "issuer, jwks_uri, static_jwks or introspection_endpoint: at least one is required"}},
+		redisstore.PolicyCheck,
+	)
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// caseless is a Lua pattern matching s in any case ("[Hh][Oo][Ss][Tt]").
+func caseless(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z':
+			fmt.Fprintf(&b, "[%c%c]", c-'a'+'A', c)
+		case c >= '0' && c <= '9':
+			b.WriteRune(c)
+		default:
+			b.WriteString("%" + string(c))
+		}
+	}
+	return b.String()
+}
+
+// Compile applies the defaults and Kong's schema (kongschema.Checked),
+// validates what Kong cannot check (URLs, the issuer rule, the key set;
+// all problems joined) and builds the verifier, the key source and the
 // introspection client, like golang-jwt's Validator.Validate: small
 // steps, each checking one concern.
 func (c *Config) Compile() (*Authenticator, error) {
-	cfg, err := kongschema.WithDefaults(c)
+	cfg, err := kongschema.Checked(c)
 	if err != nil {
 		return nil, err
 	}
@@ -62,24 +117,24 @@ type validated struct {
 	pop               *possession // nil when both proof-of-possession modes are off
 }
 
-// validate runs every check and joins what fails.
+// validate runs the checks Kong's schema cannot express and joins what
+// fails.
 func (c *Config) validate() (*validated, error) {
 	v := &validated{}
-	errs := []error{c.verifyMode(), gateway.CheckLogLevel(c.LogLevel), c.verifyURLs(), c.verifyNumbers(),
-		c.verifyConsumerBy(), c.verifyClaimsToHeaders()}
+	errs := []error{c.verifyURLs()}
 	v.hasKeys = c.Issuer != "" || c.JWKSURI != "" || c.StaticJWKS != ""
 	// In auto mode introspection is on only when it is configured: an
 	// endpoint, or the gateway's client credentials to use at the endpoint
 	// discovery finds. In introspection mode the issuer alone suffices to
 	// find the endpoint (and introspect.New then asks for the credentials).
 	v.hasIntro = c.IntrospectionEndpoint != "" || c.Issuer != "" &&
-		(c.TokenMode == ModeIntrospection || c.IntrospectionClientID != "" || c.IntrospectionAuthMethod == introspect.AuthNone)
-	errs = append(errs, c.verifySources(v), c.verifyIssuers(v))
+		(*c.TokenMode == ModeIntrospection || c.IntrospectionClientID != "" || *c.IntrospectionAuthMethod == introspect.AuthNone)
+	errs = append(errs, c.verifyIssuers(v))
 	var err error
 	if v.jwtPolicy, v.introPolicy, err = c.policies(); err != nil {
 		errs = append(errs, err)
 	}
-	if v.shared, err = redisstore.Compile(c.Policy, c.Redis, c.FaultTolerant); err != nil {
+	if v.shared, err = redisstore.Compile(*c.Policy, c.Redis, c.FaultTolerant); err != nil {
 		errs = append(errs, err)
 	}
 	if c.StaticJWKS != "" {
@@ -96,14 +151,8 @@ func (c *Config) validate() (*validated, error) {
 	return v, nil
 }
 
-func (c *Config) verifyMode() error {
-	switch c.TokenMode {
-	case ModeJWT, ModeIntrospection, ModeAuto:
-		return nil
-	}
-	return fmt.Errorf("token_mode: %q is not jwt, introspection or auto", c.TokenMode)
-}
-
+// verifyURLs: absolute http(s) URLs with a host (Kong's schema checks the
+// scheme only).
 func (c *Config) verifyURLs() error {
 	var errs []error
 	for _, u := range []struct{ field, value string }{
@@ -116,63 +165,10 @@ func (c *Config) verifyURLs() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) verifyNumbers() error {
-	var errs []error
-	for _, n := range []struct {
-		name   string
-		v, min int
-	}{{"http_timeout_ms", *c.HTTPTimeoutMS, 1}, {"jwks_min_refresh_seconds", *c.JWKSMinRefreshSeconds, 0},
-		{"jwks_cache_ttl_seconds", *c.JWKSCacheTTLSeconds, 1}, {"leeway_seconds", *c.LeewaySeconds, 0},
-		{"max_token_age_seconds", c.MaxTokenAgeSeconds, 0}, {"introspection_cache_ttl_seconds", *c.IntrospectionCacheTTLSeconds, 0},
-		{"introspection_negative_ttl_seconds", *c.IntrospectionNegativeTTLSeconds, 0}} {
-		if n.v < n.min {
-			errs = append(errs, fmt.Errorf("%s: must be ≥ %d, got %d", n.name, n.min, n.v))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (c *Config) verifyConsumerBy() error {
-	if c.ConsumerBy != "username" && c.ConsumerBy != "custom_id" {
-		return fmt.Errorf("consumer_by: %q is not username or custom_id", c.ConsumerBy)
-	}
-	return nil
-}
-
-func (c *Config) verifyClaimsToHeaders() error {
-	var errs []error
-	for claim, header := range c.ClaimsToHeaders {
-		switch {
-		case claim == "" || header == "" || strings.ContainsAny(header, " :\r\n"):
-			errs = append(errs, fmt.Errorf("claims_to_headers: %q → %q is not a claim name and a header name", claim, header))
-		case reservedHeaders[strings.ToLower(header)]:
-			// Kong's set_headers treats Host as the upstream host, framing
-			// headers change how the body is read, and identity headers
-			// belong to the authentication itself: token contents must
-			// not choose them.
-			errs = append(errs, fmt.Errorf("claims_to_headers: %q → %q: that header cannot carry a claim (routing, framing or identity header)", claim, header))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// verifySources: each token mode needs somewhere to get keys or answers.
-func (c *Config) verifySources(v *validated) error {
-	switch {
-	case c.TokenMode == ModeJWT && !v.hasKeys:
-		return errors.New("token_mode jwt: set issuer (discovery), jwks_uri or static_jwks")
-	case c.TokenMode == ModeIntrospection && !v.hasIntro:
-		return errors.New("token_mode introspection: set introspection_endpoint (or issuer, to discover it)")
-	case c.TokenMode == ModeAuto && !v.hasKeys && !v.hasIntro:
-		return errors.New("issuer, jwks_uri, static_jwks or introspection_endpoint: at least one is required")
-	}
-	return nil
-}
-
 // verifyIssuers: RFC 9068 §4 / RFC 8725 §3.8: a JWT's issuer must be
 // validated, so locally verified tokens need an issuer to compare with.
 func (c *Config) verifyIssuers(v *validated) error {
-	if len(c.issuers()) == 0 && c.TokenMode != ModeIntrospection && v.hasKeys {
+	if len(c.issuers()) == 0 && *c.TokenMode != ModeIntrospection && v.hasKeys {
 		return errors.New("allowed_issuers: required when issuer is not set (RFC 9068 §4 requires validating iss)")
 	}
 	return nil
@@ -192,7 +188,7 @@ func (c *Config) policies() (jwtPolicy, introPolicy *accesstoken.Policy, err err
 	opts := accesstoken.PolicyOptions{
 		AllowedIssuers: c.issuers(), Audiences: c.Audiences,
 		Leeway: seconds(*c.LeewaySeconds), MaxTokenAge: seconds(c.MaxTokenAgeSeconds),
-		RequireExp: true, RequiredScopes: c.RequiredScopes, ScopeMatch: c.ScopeMatch, ScopeClaims: c.ScopeClaims,
+		RequireExp: true, RequiredScopes: c.RequiredScopes, ScopeMatch: *c.ScopeMatch, ScopeClaims: c.ScopeClaims,
 		AllowedClientIDs: c.AllowedClientIDs,
 	}
 	if jwtPolicy, err = accesstoken.NewPolicy(opts); err != nil {
@@ -212,13 +208,13 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 	timeout := time.Duration(*c.HTTPTimeoutMS) * time.Millisecond
 	httpc := provider.New(timeout)
 	a := &Authenticator{
-		mode:        c.TokenMode,
+		mode:        *c.TokenMode,
 		queryParam:  c.TokenQueryParam,
 		cookie:      c.TokenCookie,
 		hide:        c.HideCredentials,
 		claimsToHdr: c.ClaimsToHeaders,
 		consumer:    c.ConsumerClaim,
-		consumerBy:  c.ConsumerBy,
+		consumerBy:  *c.ConsumerBy,
 		optional:    c.ConsumerOptional,
 		timeout:     timeout,
 		introPolicy: v.introPolicy,
@@ -227,7 +223,7 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 			Plugin:         PluginName,
 			Anonymous:      c.Anonymous,
 			RunOnPreflight: *c.RunOnPreflight,
-			LogLevel:       c.LogLevel,
+			LogLevel:       *c.LogLevel,
 			Challenge:      gateway.BearerChallenge(c.Realm),
 			OwnedHeaders:   append(ownedHeaders(c.ClaimsToHeaders), v.pop.ownedHeaders()...),
 			Challenges:     v.pop.challenges(c.Realm),
@@ -253,11 +249,11 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 	}
 	if v.shared.Redis != nil {
 		a.policy.Warnings = append(a.policy.Warnings, v.shared.Warnings()...)
-		if (c.TokenMode == ModeJWT || !v.hasIntro) && !v.pop.acceptDPoP() {
+		if (*c.TokenMode == ModeJWT || !v.hasIntro) && !v.pop.acceptDPoP() {
 			a.policy.Warnings = append(a.policy.Warnings, "policy: redis shares introspection answers and spent DPoP proofs, and this config introspects nothing and takes no DPoP proofs: Redis is not used")
 		}
 	}
-	if a.keys != nil && c.TokenMode != ModeIntrospection {
+	if a.keys != nil && *c.TokenMode != ModeIntrospection {
 		var err error
 		if a.verifier, err = accesstoken.NewVerifier(accesstoken.VerifierOptions{
 			AllowedAlgorithms: c.AllowedAlgorithms, RequireTypATJWT: c.RequireTypATJWT, Keys: a.keys, Policy: v.jwtPolicy,
@@ -265,7 +261,7 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 			return nil, err
 		}
 	}
-	if c.TokenMode != ModeJWT && v.hasIntro {
+	if *c.TokenMode != ModeJWT && v.hasIntro {
 		if err := c.buildIntrospection(a, httpc, disc, v.shared); err != nil {
 			return nil, err
 		}
@@ -278,7 +274,7 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 func (c *Config) buildIntrospection(a *Authenticator, httpc *provider.Client, disc *discovered, shared *redisstore.Settings) error {
 	opts := introspect.Options{
 		Endpoint: c.IntrospectionEndpoint, ClientID: c.IntrospectionClientID, ClientSecret: c.IntrospectionClientSecret,
-		AuthMethod: c.IntrospectionAuthMethod, TokenTypeHint: *c.TokenTypeHint, HTTP: httpc,
+		AuthMethod: *c.IntrospectionAuthMethod, TokenTypeHint: *c.TokenTypeHint, HTTP: httpc,
 		CacheTTL: seconds(*c.IntrospectionCacheTTLSeconds), NegativeTTL: seconds(*c.IntrospectionNegativeTTLSeconds),
 	}
 	var err error

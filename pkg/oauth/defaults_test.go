@@ -85,7 +85,7 @@ func TestDocumentedDefaultsApplied(t *testing.T) {
 // and returns its introspection client's Redis store.
 func sharedIntro(t *testing.T, cfg Config) *redisstore.Store {
 	t.Helper()
-	cfg.Policy, cfg.Redis = "redis", redisstore.Config{Host: "127.0.0.1"}
+	cfg.Policy, cfg.Redis = ptr("redis"), redisstore.Config{Host: "127.0.0.1"}
 	a, err := cfg.Compile()
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func sharedIntro(t *testing.T, cfg Config) *redisstore.Store {
 // changed, so the defaults of the DPoP fields can be seen.
 func dpopOn(t *testing.T, cfg Config) *possession {
 	t.Helper()
-	cfg.ProofOfPossessionDPoP = PoPOptional
+	cfg.ProofOfPossessionDPoP = ptr(PoPOptional)
 	a, err := cfg.Compile()
 	if err != nil || a.pop == nil {
 		t.Fatalf("DPoP on: %v", err)

@@ -69,11 +69,11 @@ func checkMode(field, v string) (string, error) {
 // recorded in Redis, so a replay to another node is caught.
 func (c *Config) compilePossession(leeway time.Duration, shared *redisstore.Settings) (*possession, []error) {
 	var errs []error
-	dm, err := checkMode("proof_of_possession_dpop", c.ProofOfPossessionDPoP)
+	dm, err := checkMode("proof_of_possession_dpop", *c.ProofOfPossessionDPoP)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	mm, err := checkMode("proof_of_possession_mtls", c.ProofOfPossessionMTLS)
+	mm, err := checkMode("proof_of_possession_mtls", *c.ProofOfPossessionMTLS)
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -14,12 +14,12 @@ func TestCompilePossessionErrorsNameTheField(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"dpop mode", base(Config{ProofOfPossessionDPoP: "required"}), "proof_of_possession_dpop"},
-		{"mtls mode", base(Config{ProofOfPossessionMTLS: "on"}), "proof_of_possession_mtls"},
-		{"lifetime", base(Config{ProofOfPossessionDPoP: "optional", DPoPProofLifetime: ptr(0)}), "dpop_proof_lifetime"},
-		{"alg none", base(Config{ProofOfPossessionDPoP: "optional", DPoPAllowedAlgs: []string{"ES256", "none"}}), "dpop_allowed_algs[1]"},
-		{"alg HMAC", base(Config{ProofOfPossessionDPoP: "strict", DPoPAllowedAlgs: []string{"HS256"}}), "dpop_allowed_algs[0]"},
-		{"alg unknown", base(Config{ProofOfPossessionDPoP: "strict", DPoPAllowedAlgs: []string{"ES257"}}), "ES257"},
+		{"dpop mode", base(Config{ProofOfPossessionDPoP: ptr("required")}), "proof_of_possession_dpop"},
+		{"mtls mode", base(Config{ProofOfPossessionMTLS: ptr("on")}), "proof_of_possession_mtls"},
+		{"lifetime", base(Config{ProofOfPossessionDPoP: ptr("optional"), DPoPProofLifetime: ptr(0)}), "dpop_proof_lifetime"},
+		{"alg none", base(Config{ProofOfPossessionDPoP: ptr("optional"), DPoPAllowedAlgs: []string{"ES256", "none"}}), "dpop_allowed_algs[1]"},
+		{"alg HMAC", base(Config{ProofOfPossessionDPoP: ptr("strict"), DPoPAllowedAlgs: []string{"HS256"}}), "dpop_allowed_algs[0]"},
+		{"alg unknown", base(Config{ProofOfPossessionDPoP: ptr("strict"), DPoPAllowedAlgs: []string{"ES257"}}), "dpop_allowed_algs[0]: expected one of"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.cfg.Compile()
@@ -40,7 +40,7 @@ func TestCompilePossessionDefaults(t *testing.T) {
 		t.Fatalf("possession on by default: %+v", a.policy)
 	}
 	// dpop_allowed_algs defaults to the asymmetric allowed_algorithms.
-	a, err = (&Config{Issuer: "https://i.example", ProofOfPossessionDPoP: "optional", AllowedAlgorithms: []string{"HS256", "ES256", "EdDSA"}, StaticJWKS: ""}).Compile()
+	a, err = (&Config{Issuer: "https://i.example", ProofOfPossessionDPoP: ptr("optional"), AllowedAlgorithms: []string{"HS256", "ES256", "EdDSA"}, StaticJWKS: ""}).Compile()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestCompilePossessionDefaults(t *testing.T) {
 	if a.policy.Prefetch&(gateway.FactURL|gateway.FactMethod) != gateway.FactURL|gateway.FactMethod || a.policy.Challenges == nil {
 		t.Fatalf("facts %v", a.policy.Prefetch)
 	}
-	a, _ = (&Config{Issuer: "https://i.example", ProofOfPossessionMTLS: "strict"}).Compile()
+	a, _ = (&Config{Issuer: "https://i.example", ProofOfPossessionMTLS: ptr("strict")}).Compile()
 	if a.pop == nil || a.pop.acceptDPoP() || a.policy.Challenges != nil || strings.Join(a.policy.OwnedHeaders, ",") != "X-Authenticated-Scope,X-Authenticated-Userid,X-Client-Cert" {
 		t.Fatalf("mtls: %+v", a.policy)
 	}

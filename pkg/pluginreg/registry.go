@@ -24,6 +24,12 @@ type Plugin struct {
 	// time, and returns the warnings of a config that compiles (it works,
 	// but weakens a guarantee); the gateway logs them once at warn.
 	Compile func(cfg any) (warnings []string, err error)
+	// Version and Priority are what the plugin binary reports in -dump
+	// (each plugin's tests keep them equal): a schema.lua's stub handler
+	// needs them, since a hybrid control plane compares plugin versions
+	// with its data planes'.
+	Version  string
+	Priority int
 	// Authenticates is true for a plugin whose config compiles to a
 	// gateway.Authenticator (not for authkit-oauth-explain, which
 	// inspects token-endpoint traffic).
@@ -38,6 +44,8 @@ func register(p Plugin) { plugins[p.Name] = p }
 func init() {
 	register(Plugin{
 		Name:          basicauth.PluginName,
+		Version:       "0.1.0",
+		Priority:      1100,
 		New:           func() any { return &basicauth.Config{} },
 		Authenticates: true,
 		Compile: func(c any) ([]string, error) {
@@ -50,13 +58,17 @@ func init() {
 	})
 	register(Plugin{
 		Name:          apikey.PluginName,
+		Version:       "0.1.0",
+		Priority:      1250,
 		New:           func() any { return &apikey.Config{} },
 		Compile:       func(c any) ([]string, error) { _, err := c.(*apikey.Config).Compile(); return nil, err },
 		Authenticates: true,
 	})
 	register(Plugin{
-		Name: oauth.PluginName,
-		New:  func() any { return &oauth.Config{} },
+		Name:     oauth.PluginName,
+		Version:  "0.1.0",
+		Priority: 1450,
+		New:      func() any { return &oauth.Config{} },
 		Compile: func(c any) ([]string, error) {
 			a, err := c.(*oauth.Config).Compile()
 			if err != nil {
@@ -67,9 +79,11 @@ func init() {
 		Authenticates: true,
 	})
 	register(Plugin{
-		Name:    tokenexplain.PluginName,
-		New:     func() any { return &tokenexplain.Config{} },
-		Compile: func(c any) ([]string, error) { _, err := c.(*tokenexplain.Config).Compile(); return nil, err },
+		Name:     tokenexplain.PluginName,
+		Version:  "0.1.0",
+		Priority: 900,
+		New:      func() any { return &tokenexplain.Config{} },
+		Compile:  func(c any) ([]string, error) { _, err := c.(*tokenexplain.Config).Compile(); return nil, err },
 	})
 }
 

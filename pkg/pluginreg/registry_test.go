@@ -2,9 +2,11 @@ package pluginreg
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
+	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 )
 
 func TestEveryPluginCompilesItsZeroConfigOrSaysWhy(t *testing.T) {
@@ -54,6 +56,36 @@ func TestAuthenticatesMatchesCompile(t *testing.T) {
 		}
 		if got := m.Type.Out(0).Implements(compiled); got != p.Authenticates {
 			t.Errorf("%s: Authenticates %v, but Compile returns %s", n, p.Authenticates, m.Type.Out(0))
+		}
+	}
+}
+
+// Each plugin's Kong schema generates, and Go's zero values mean what
+// Kong's unset means (kongschema.Checked depends on it).
+func TestSchemasAndZeroValues(t *testing.T) {
+	for _, n := range Names() {
+		p, _ := Lookup(n)
+		if _, err := kongschema.Generate(p.New()); err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		if err := kongschema.CheckZeroValues(p.New()); err != nil {
+			t.Errorf("%s:\n%v", n, err)
+		}
+	}
+}
+
+// log_level's one_of is Kong's log levels in every plugin.
+func TestLogLevelsAgree(t *testing.T) {
+	for _, n := range Names() {
+		p, _ := Lookup(n)
+		f := kongschema.MustGenerate(p.New()).Lookup("log_level")
+		var got []string
+		for _, v := range f.OneOf {
+			got = append(got, v.(string))
+		}
+		if !slices.Equal(got, gateway.LogLevels) {
+			t.Errorf("%s: log_level one_of %v, want %v", n, got, gateway.LogLevels)
 		}
 	}
 }

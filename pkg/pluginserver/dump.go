@@ -53,13 +53,18 @@ func Phases(v any) []string {
 
 // DumpInfo is the -dump answer for the plugin name, the constructor's
 // instance type, version and priority, with the socket under prefix:
-// go-pdk's envelope and go-pdk's schema rules (kongschema.FromStruct, a
-// port of getSchemaDict).
-func DumpInfo(name, prefix string, constructor func() any, version string, priority int) Info {
+// go-pdk's envelope, and the full Kong schema of the config type
+// (kongschema.Generate: go-pdk's field names and types, plus the defaults,
+// validators, references and entity checks the config declares).
+func DumpInfo(name, prefix string, constructor func() any, version string, priority int) (Info, error) {
 	v := constructor()
 	schemaOf := v
 	if s, ok := v.(ConfigSchemer); ok {
 		schemaOf = s.ConfigSchema()
+	}
+	config, err := kongschema.Generate(schemaOf)
+	if err != nil {
+		return Info{}, err
 	}
 	return Info{
 		Protocol:   "ProtoBuf:1",
@@ -71,10 +76,10 @@ func DumpInfo(name, prefix string, constructor func() any, version string, prior
 			Priority: priority,
 			Schema: map[string]any{
 				"name":   name,
-				"fields": []map[string]any{{"config": kongschema.FromStruct(schemaOf)}},
+				"fields": []map[string]any{{"config": config}},
 			},
 		}},
-	}
+	}, nil
 }
 
 // writeDump prints info as Kong's query command must: one JSON object and

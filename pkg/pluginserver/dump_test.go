@@ -24,7 +24,10 @@ func (w *wrapped) Unrelated(*pdk.PDK)    {}
 func (w *wrapped) Log(k *pdk.PDK, _ int) {} // go-pdk matches the name only
 
 func TestDumpInfo(t *testing.T) {
-	info := DumpInfo("authkit-x", "/kong/prefix", func() any { return &wrapped{} }, "1.2.3", 42)
+	info, err := DumpInfo("authkit-x", "/kong/prefix", func() any { return &wrapped{} }, "1.2.3", 42)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
 	if err := writeDump(&buf, info); err != nil {
 		t.Fatal(err)

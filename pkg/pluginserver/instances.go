@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/Kong/go-pdk"
+	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 )
 
 // Instance lifecycle. Kong starts one instance per (worker, plugin config)
@@ -113,7 +116,71 @@ func (s *Server) startInstance(name string, config []byte) (inst *instance, err 
 	inst = &instance{name: name, started: time.Now(), handlers: handlersOf(cfg)}
 	inst.lastEvent.Store(inst.started.Unix())
 	s.instances.add(inst, meta.Seq)
+	s.logf("started instance %d of %s (config fields unset: %s; from vault references: %s)", inst.id, name, unsetFields(cfg, config), referenced(config))
 	return inst, nil
+}
+
+// referenced lists the config fields whose value Kong resolved from a
+// vault reference: Kong sends the references of a record's fields in its
+// "$refs" (kong/db/schema/init.lua process_auto_fields), nested records
+// their own. Names only.
+func referenced(config []byte) string {
+	var out []string
+	var walk func(prefix string, m map[string]json.RawMessage)
+	walk = func(prefix string, m map[string]json.RawMessage) {
+		for k, v := range m {
+			if k == "$refs" {
+				var refs map[string]json.RawMessage
+				if json.Unmarshal(v, &refs) == nil {
+					for name := range refs {
+						out = append(out, prefix+name)
+					}
+				}
+				continue
+			}
+			var sub map[string]json.RawMessage
+			if len(v) > 0 && v[0] == '{' && json.Unmarshal(v, &sub) == nil {
+				walk(prefix+k+".", sub)
+			}
+		}
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(config, &m) != nil {
+		return "?"
+	}
+	walk("", m)
+	if len(out) == 0 {
+		return "none"
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// unsetFields lists the config schema's top-level fields that Kong sent
+// null or not at all, which tells an operator whether Kong applied the
+// plugin's defaults: a field with a default is always sent (Kong fills
+// it in), so only fields without one are listed. Names only, never a
+// value: a config may hold a secret.
+func unsetFields(cfg any, config []byte) string {
+	if s, ok := cfg.(ConfigSchemer); ok {
+		cfg = s.ConfigSchema()
+	}
+	schema, err := kongschema.Generate(cfg)
+	var m map[string]json.RawMessage
+	if err != nil || json.Unmarshal(config, &m) != nil {
+		return "?"
+	}
+	var out []string
+	for _, f := range schema.Fields {
+		if v, ok := m[f.Name]; !ok || string(v) == "null" {
+			out = append(out, f.Name)
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }
 
 // The phase methods go-pdk recognises, in its order.

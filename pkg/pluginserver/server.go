@@ -63,8 +63,8 @@ var metricsListen = flag.String("metrics-listen", "",
 // Start is the plugin's main, in place of go-pdk's server.StartServer. It
 // reads go-pdk's own flags (-kong-prefix, -dump, -help, registered by the
 // go-pdk server package) and -metrics-listen, answers -dump with go-pdk's
-// envelope and schema rules (dump.go: Kong reads what it always read;
-// nothing else is started then, so stdout stays that JSON), and otherwise
+// envelope and the config's full Kong schema (dump.go; nothing else is
+// started then, so stdout stays that JSON), and otherwise
 // starts the metrics listener when asked and listens on <prefix>/<executable
 // name>.socket, as go-pdk does and Kong expects.
 func Start(constructor func() any, version string, priority int) error {
@@ -90,7 +90,11 @@ func Start(constructor func() any, version string, priority int) error {
 		if err != nil {
 			return err
 		}
-		return writeDump(os.Stdout, DumpInfo(filepath.Base(exe), prefix, constructor, version, priority))
+		info, err := DumpInfo(filepath.Base(exe), prefix, constructor, version, priority)
+		if err != nil {
+			return err
+		}
+		return writeDump(os.Stdout, info)
 	}
 	releaseMetrics := startMetrics(version)
 	path, err := SocketPath(prefix)

@@ -23,26 +23,80 @@ func pstest(t *testing.T, gopdk bool) string {
 	return kongwire.BuildDir(t, dir, "pstest")
 }
 
-// -dump is the project's (dump.go), and equal to go-pdk's: Kong reads
-// exactly what it read from a stock go-pdk plugin (go-pdk encodes schema
-// maps in random key order, so the comparison is on the decoded JSON).
+// -dump is the project's (dump.go): go-pdk's envelope (protocol, name,
+// phases, version, priority) and go-pdk's field names and types, plus the
+// Kong attributes the config declares, which go-pdk never emits. go-pdk
+// encodes schema maps in random key order, so the comparison is on the
+// decoded JSON.
 func TestDumpIsGoPDKs(t *testing.T) {
-	decode := func(bin string) any {
+	decode := func(bin string) map[string]any {
 		out, err := exec.Command(bin, "-dump").Output()
 		if err != nil {
 			t.Fatalf("%s -dump: %v", bin, err)
 		}
-		var v any
+		var v map[string]any
 		if err := json.Unmarshal(out, &v); err != nil {
 			t.Fatalf("%s -dump: %v\n%s", bin, err, out)
 		}
 		return v
 	}
 	ours, theirs := decode(pstest(t, false)), decode(pstest(t, true))
-	if !reflect.DeepEqual(ours, theirs) {
-		t.Fatalf("-dump differs:\nours   %v\ngo-pdk %v", ours, theirs)
+	if !reflect.DeepEqual(goPDKOnly(ours), theirs) {
+		t.Fatalf("-dump differs from go-pdk's beyond the added attributes:\nours   %v\ngo-pdk %v", goPDKOnly(ours), theirs)
+	}
+	config := ours["Plugins"].([]any)[0].(map[string]any)["Schema"].(map[string]any)["fields"].([]any)[0].(map[string]any)["config"].(map[string]any)
+	field := func(rec map[string]any, name string) map[string]any {
+		for _, f := range rec["fields"].([]any) {
+			if v, ok := f.(map[string]any)[name]; ok {
+				return v.(map[string]any)
+			}
+		}
+		t.Fatalf("no field %s in %v", name, rec)
+		return nil
+	}
+	if m := field(config, "message"); m["default"] != "hi" || m["len_min"] != float64(0) {
+		t.Errorf("message: the default and len_min are missing: %v", m)
+	}
+	if c := field(config, "count"); !reflect.DeepEqual(c["between"], []any{float64(0), float64(100)}) {
+		t.Errorf("count: between %v", c["between"])
+	}
+	if n := field(field(config, "inner"), "name"); !reflect.DeepEqual(n["one_of"], []any{"a", "b"}) {
+		t.Errorf("inner.name: one_of %v", n["one_of"])
 	}
 	kongwire.Dump(t, pstest(t, false)) // stdout is one JSON object and nothing else
+}
+
+// goPDKOnly strips from a decoded -dump every schema attribute go-pdk's
+// generator does not emit (it emits type, fields, elements, keys, values,
+// and between for unsigned integers).
+func goPDKOnly(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		_, isField := v["type"]
+		out := map[string]any{}
+		for k, x := range v {
+			if isField {
+				switch k {
+				case "type", "fields", "elements", "keys", "values":
+				case "between":
+					if v["type"] != "integer" || !reflect.DeepEqual(x, []any{float64(0), float64(2147483648)}) {
+						continue
+					}
+				default:
+					continue
+				}
+			}
+			out[k] = goPDKOnly(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = goPDKOnly(x)
+		}
+		return out
+	}
+	return v
 }
 
 func req(h ...string) *kongwire.Request {

@@ -15,12 +15,15 @@
 package redisstore
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kong-authkit/kong-authkit/pkg/kongschema"
 )
 
 // Policies.
@@ -44,34 +47,70 @@ const (
 // cluster_nodes names the servers.
 type Config struct {
 	// Host is the address of a single Redis server (name or IP); set exactly one of host, sentinel_master with sentinel_nodes, and cluster_nodes.
-	Host string `json:"host" default:""`
+	Host string `json:"host" default:"" len_min:"0"`
 	// Port is the port of host.
-	Port *int `json:"port" default:"6379"`
+	Port *int `json:"port" default:"6379" between:"1,65535"`
 	// Username is the Redis 6+ ACL user; empty authenticates as the default user.
-	Username string `json:"username" default:""`
-	// Password authenticates to Redis (and to the Sentinels); prefer password_env, which keeps it out of kong.yaml.
-	Password string `json:"password" default:""`
+	Username string `json:"username" default:"" len_min:"0"`
+	// Password authenticates to Redis (and to the Sentinels); a {vault://…} reference (resolved by Kong) or password_env keeps it out of kong.yaml.
+	Password string `json:"password" default:"" len_min:"0" referenceable:"true"`
 	// PasswordEnv names an environment variable of the plugin process holding the password. Kong passes no environment to plugin processes: list the variable in KONG_NGINX_MAIN_ENV (see README, Running several gateway nodes).
-	PasswordEnv string `json:"password_env" default:""`
+	PasswordEnv string `json:"password_env" default:"" len_min:"0" match_any:"^$|^[%a_][%w_]*$" match_err:"must be an environment variable name (letters, digits, underscores)"`
 	// Database is the Redis database number (single server and Sentinel only; a Cluster has only database 0).
-	Database *int `json:"database" default:"0"`
+	Database *int `json:"database" default:"0" between:"0,2147483647"`
 	// SSL connects with TLS.
 	SSL bool `json:"ssl" default:"false"`
 	// SSLVerify checks the server's certificate against the system's CAs (with ssl).
 	SSLVerify *bool `json:"ssl_verify" default:"true"`
 	// ServerName is the TLS server name (SNI and certificate check); empty uses the host.
-	ServerName string `json:"server_name" default:""`
+	ServerName string `json:"server_name" default:"" len_min:"0"`
 	// TimeoutMS bounds each Redis operation (connect, command, answer); a request never waits longer for Redis.
-	TimeoutMS *int `json:"timeout_ms" default:"200"`
+	TimeoutMS *int `json:"timeout_ms" default:"200" between:"1,10000"`
 	// SentinelMaster is the master name the Sentinels monitor; set with sentinel_nodes.
-	SentinelMaster string `json:"sentinel_master" default:""`
+	SentinelMaster string `json:"sentinel_master" default:"" len_min:"0"`
 	// SentinelNodes are the Sentinels, as host:port.
 	SentinelNodes []string `json:"sentinel_nodes" default:""`
 	// ClusterNodes are seed nodes of a Redis Cluster, as host:port.
 	ClusterNodes []string `json:"cluster_nodes" default:""`
 	// KeyPrefix starts every key authkit writes, so an ACL can confine the gateway to it (~authkit:*).
-	KeyPrefix *string `json:"key_prefix" default:"authkit:"`
+	KeyPrefix *string `json:"key_prefix" default:"authkit:" match_none:"[ {}\r\n]" match_err:"must be without spaces or braces (braces are Redis Cluster hash tags)"`
+
+	// passwordRef is set when Kong resolved password from a vault
+	// reference (Kong lists the record's references in "$refs").
+	passwordRef bool
 }
+
+// UnmarshalJSON decodes the record, noting from Kong's "$refs" whether
+// the password came from a vault reference.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config
+	var aux struct {
+		plain
+		Refs map[string]any `json:"$refs"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*c = Config(aux.plain)
+	_, c.passwordRef = aux.Refs["password"]
+	return nil
+}
+
+// KongSchema adds the record's rule across fields (kongschema.Schemer).
+// Kong enforces it whatever the policy; so does the plugins' compile,
+// which applies Kong's schema first.
+func (Config) KongSchema(rec *kongschema.Field) {
+	rec.EntityChecks = append(rec.EntityChecks, kongschema.EntityCheck{MutuallyExclusive: []string{"password", "password_env"}})
+}
+
+// PolicyCheck is the rule across a plugin's policy and redis fields that
+// Kong can express: with policy redis, the record names the servers.
+// (That it names exactly one kind, and well, is Compile's business.)
+var PolicyCheck = kongschema.EntityCheck{ConditionalAtLeastOneOf: &kongschema.ConditionalAtLeastOneOf{
+	IfField: "policy", IfMatch: &kongschema.Field{OneOf: []any{PolicyRedis}},
+	ThenAtLeastOneOf: []string{"redis.host", "redis.sentinel_nodes", "redis.cluster_nodes"},
+	ThenErr:          "policy redis: set redis.host, redis.sentinel_nodes (with redis.sentinel_master) or redis.cluster_nodes",
+}}
 
 // Settings is a validated policy: Redis nil means policy local.
 type Settings struct {
@@ -94,6 +133,7 @@ type Conn struct {
 	Username       string
 	Password       string
 	PasswordEnv    string
+	passwordRef    bool // Password is a vault reference, or was resolved from one
 	Database       int
 	SSL            bool
 	SSLVerify      bool
@@ -124,7 +164,8 @@ func Compile(policy string, c Config, faultTolerant *bool) (*Settings, error) {
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	conn := &Conn{Username: c.Username, Password: c.Password, PasswordEnv: c.PasswordEnv, SSL: c.SSL,
-		SSLVerify: c.SSLVerify == nil || *c.SSLVerify, ServerName: c.ServerName, SentinelMaster: c.SentinelMaster}
+		passwordRef: c.passwordRef || kongschema.IsReference(c.Password),
+		SSLVerify:   c.SSLVerify == nil || *c.SSLVerify, ServerName: c.ServerName, SentinelMaster: c.SentinelMaster}
 	kinds := 0
 	if c.Host != "" {
 		kinds++
@@ -239,8 +280,8 @@ func (s *Settings) Warnings() []string {
 		return nil
 	}
 	var w []string
-	if s.Redis.Password != "" {
-		w = append(w, "redis.password: the password sits in the config (and in Kong's database or kong.yaml); prefer redis.password_env")
+	if s.Redis.Password != "" && !s.Redis.passwordRef {
+		w = append(w, "redis.password: the password sits in the config (and in Kong's database or kong.yaml); prefer a {vault://…} reference or redis.password_env")
 	}
 	if s.Redis.SSL && !s.Redis.SSLVerify {
 		w = append(w, "redis.ssl_verify: false accepts any certificate, so anyone on the path can read and forge the shared state")

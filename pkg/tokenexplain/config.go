@@ -33,7 +33,7 @@ type Config struct {
 	// RewriteInvalidResponses replaces a provider answer that is not valid OAuth (HTML, not JSON, no access_token) with an RFC 6749 server_error JSON body, so clients get something they can parse; valid OAuth error answers are never rewritten.
 	RewriteInvalidResponses bool `json:"rewrite_invalid_responses" default:"false"`
 	// LogLevel is the Kong log level of client-side explanations (debug, info, notice, warn, err, crit, alert); provider failures are always logged at err.
-	LogLevel string `json:"log_level" default:"notice"`
+	LogLevel *string `json:"log_level" default:"notice" one_of:"debug,info,notice,warn,err,crit,alert"`
 }
 
 // Compiled is a compiled config.
@@ -47,9 +47,10 @@ type Compiled struct {
 // Policy is the gateway's side of the compiled config (gateway.Inspecting).
 func (c *Compiled) Policy() *gateway.Policy { return c.policy }
 
-// Compile applies defaults and validates the config, naming the field.
+// Compile applies the defaults and Kong's schema (kongschema.Checked),
+// then checks the redirect URIs, which Kong cannot.
 func (c *Config) Compile() (*Compiled, error) {
-	cfg, err := kongschema.WithDefaults(c)
+	cfg, err := kongschema.Checked(c)
 	if err != nil {
 		return nil, err
 	}
@@ -58,9 +59,6 @@ func (c *Config) Compile() (*Compiled, error) {
 
 func (c *Config) compile() (*Compiled, error) {
 	var errs []error
-	if err := gateway.CheckLogLevel(c.LogLevel); err != nil {
-		errs = append(errs, err)
-	}
 	for i, u := range c.AllowedRedirectURIs {
 		pu, err := url.Parse(u)
 		switch {
@@ -73,21 +71,11 @@ func (c *Config) compile() (*Compiled, error) {
 			errs = append(errs, fmt.Errorf("allowed_redirect_uris[%d]: %q has a fragment (RFC 6749 §3.1.2 forbids one)", i, u))
 		}
 	}
-	for _, l := range []struct {
-		name string
-		v    []string
-	}{{"allowed_client_ids", c.AllowedClientIDs}, {"allowed_scopes", c.AllowedScopes}, {"allowed_grant_types", c.AllowedGrantTypes}} {
-		for i, v := range l.v {
-			if v == "" {
-				errs = append(errs, fmt.Errorf("%s[%d]: must not be empty", l.name, i))
-			}
-		}
-	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return &Compiled{
-		policy:  &gateway.Policy{Plugin: PluginName, LogLevel: c.LogLevel, Body: errorBody, Challenge: clientChallenge},
+		policy:  &gateway.Policy{Plugin: PluginName, LogLevel: *c.LogLevel, Body: errorBody, Challenge: clientChallenge},
 		allow:   NewPolicy(c.AllowedClientIDs, c.AllowedRedirectURIs, c.AllowedScopes, c.AllowedGrantTypes),
 		enforce: c.Enforce, rewrite: c.RewriteInvalidResponses,
 	}, nil

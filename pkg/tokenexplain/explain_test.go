@@ -335,7 +335,7 @@ func TestCompileErrors(t *testing.T) {
 		{Config{AllowedRedirectURIs: []string{"/cb"}}, "allowed_redirect_uris[0]"},
 		{Config{AllowedRedirectURIs: []string{"https://a/cb#x"}}, "fragment"},
 		{Config{AllowedScopes: []string{""}}, "allowed_scopes[0]"},
-		{Config{LogLevel: "x"}, "log_level"},
+		{Config{LogLevel: ptr("x")}, "log_level"},
 	} {
 		if _, err := tt.c.Compile(); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: %v", tt.c, err)
@@ -363,3 +363,5 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }

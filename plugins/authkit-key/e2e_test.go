@@ -196,13 +196,26 @@ func TestCredentialsFileEditedWhileRunning(t *testing.T) {
 	}
 }
 
+// A plaintext key in the config is refused by Kong's schema (the plugin's
+// -dump declares the key_hash pattern), naming the entry, never echoing the
+// key. In a credentials_file, which Kong never sees, the plugin refuses it:
+// CONFIG_INVALID, the log naming the entry.
 func TestMalformedCredentialsNameTheEntry(t *testing.T) {
 	s := plugin(t)
-	c := creds()
-	c = append(c, map[string]any{"id": "plain", "consumer": "alice", "key_hash": "my-plaintext-key"})
-	res := s.StartInstance(t, map[string]any{"credentials": c}).Access(t, req("GET", "", "", "apikey", "alice-new-key"))
+	c := append(creds(), map[string]any{"id": "plain", "consumer": "alice", "key_hash": "my-plaintext-key"})
+	_, err := s.TryStartInstance(map[string]any{"credentials": c})
+	if err == nil || !strings.Contains(err.Error(), "in entry 4 of 'credentials': in 'key_hash': must be \"sha256:<64 hex digits>\"") ||
+		strings.Contains(err.Error(), "my-plaintext-key") {
+		t.Fatalf("Kong's schema: %v", err)
+	}
+
+	path := filepath.Join(t.TempDir(), "keys.yaml")
+	if err := os.WriteFile(path, []byte("- id: plain\n  consumer: alice\n  key_hash: my-plaintext-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := s.StartInstance(t, map[string]any{"credentials_file": path}).Access(t, req("GET", "", "", "apikey", "alice-new-key"))
 	refused(t, res, 500, "CONFIG_INVALID")
-	if !strings.Contains(res.Logs[0].Message, "credentials[3].key_hash") || strings.Contains(res.Logs[0].Message, "my-plaintext-key") {
+	if !strings.Contains(res.Logs[0].Message, "credentials_file[0].key_hash") || strings.Contains(res.Logs[0].Message, "my-plaintext-key") {
 		t.Fatalf("log: %s", res.Logs[0].Message)
 	}
 }

@@ -14,10 +14,11 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/pluginserver"
 )
 
-// Config covers each kind of field go-pdk's schema generator knows.
+// Config covers each kind of field go-pdk's schema generator knows, and
+// a few of the attributes only the project's -dump adds (kongschema tags).
 type Config struct {
-	Message      string            `json:"message"`
-	Count        int               `json:"count"`
+	Message      string            `json:"message" default:"hi" len_min:"0"`
+	Count        int               `json:"count" between:"0,100"`
 	Ratio        float64           `json:"ratio"`
 	Enabled      bool              `json:"enabled"`
 	Tags         []string          `json:"tags"`
@@ -28,7 +29,7 @@ type Config struct {
 
 // Inner is a nested record.
 type Inner struct {
-	Name  string `json:"name"`
+	Name  string `json:"name" one_of:"a,b"`
 	Limit uint32 `json:"limit"`
 }
 
