@@ -103,11 +103,17 @@ func (s *Server) startInstance(name string, config []byte) (inst *instance, err 
 			err = fmt.Errorf("decoding config panicked (%v)", p)
 		}
 	}()
-	var meta struct {
-		Seq int `json:"__seq__"`
-	}
-	if err := json.Unmarshal(config, &meta); err != nil {
+	// The top level, read once: the metadata, and the field names the
+	// start-up line reports.
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(config, &top); err != nil {
 		return nil, fmt.Errorf("decoding config metadata: %w", err)
+	}
+	var seq int
+	if v, ok := top["__seq__"]; ok {
+		if err := json.Unmarshal(v, &seq); err != nil {
+			return nil, fmt.Errorf("decoding config metadata: __seq__: %w", err)
+		}
 	}
 	cfg := s.constructor()
 	if err := json.Unmarshal(config, cfg); err != nil {
@@ -115,8 +121,8 @@ func (s *Server) startInstance(name string, config []byte) (inst *instance, err 
 	}
 	inst = &instance{name: name, started: time.Now(), handlers: handlersOf(cfg)}
 	inst.lastEvent.Store(inst.started.Unix())
-	s.instances.add(inst, meta.Seq)
-	s.logf("started instance %d of %s (config fields unset: %s; from vault references: %s)", inst.id, name, unsetFields(cfg, config), referenced(config))
+	s.instances.add(inst, seq)
+	s.logf("started instance %d of %s (config fields unset: %s; from vault references: %s)", inst.id, name, unsetFields(cfg, top), referenced(top))
 	return inst, nil
 }
 
@@ -124,7 +130,7 @@ func (s *Server) startInstance(name string, config []byte) (inst *instance, err 
 // vault reference: Kong sends the references of a record's fields in its
 // "$refs" (kong/db/schema/init.lua process_auto_fields), nested records
 // their own. Names only.
-func referenced(config []byte) string {
+func referenced(top map[string]json.RawMessage) string {
 	var out []string
 	var walk func(prefix string, m map[string]json.RawMessage)
 	walk = func(prefix string, m map[string]json.RawMessage) {
@@ -144,11 +150,7 @@ func referenced(config []byte) string {
 			}
 		}
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(config, &m) != nil {
-		return "?"
-	}
-	walk("", m)
+	walk("", top)
 	if len(out) == 0 {
 		return "none"
 	}
@@ -161,13 +163,12 @@ func referenced(config []byte) string {
 // plugin's defaults: a field with a default is always sent (Kong fills
 // it in), so only fields without one are listed. Names only, never a
 // value: a config may hold a secret.
-func unsetFields(cfg any, config []byte) string {
+func unsetFields(cfg any, m map[string]json.RawMessage) string {
 	if s, ok := cfg.(ConfigSchemer); ok {
 		cfg = s.ConfigSchema()
 	}
 	schema, err := kongschema.Generate(cfg)
-	var m map[string]json.RawMessage
-	if err != nil || json.Unmarshal(config, &m) != nil {
+	if err != nil {
 		return "?"
 	}
 	var out []string
