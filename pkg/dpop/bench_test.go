@@ -20,11 +20,11 @@ func BenchmarkFirstSeen(b *testing.B) {
 			const ttl = 330 * time.Second
 			step := ttl / time.Duration(n)
 			clock := time.Unix(1_700_000_000, 0)
-			s := NewMemoryStore(4*n + 4096) // shards fill unevenly
+			s := NewMemoryStore(4*n+4096, 4*n+4096) // shards fill unevenly
 			s.now = func() time.Time { return clock }
 			ctx := context.Background()
 			for i := range n {
-				s.FirstSeen(ctx, ReplayKey("fill", strconv.Itoa(i)), ttl)
+				s.FirstSeen(ctx, "fill", ReplayKey("fill", strconv.Itoa(i)), ttl)
 				clock = clock.Add(step)
 			}
 			keys := make([]string, 1<<20)
@@ -34,7 +34,7 @@ func BenchmarkFirstSeen(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if _, err := s.FirstSeen(ctx, keys[i%len(keys)], ttl); err != nil {
+				if _, err := s.FirstSeen(ctx, "bench", keys[i%len(keys)], ttl); err != nil {
 					b.Fatal(err)
 				}
 				clock = clock.Add(step)
@@ -98,10 +98,10 @@ func TestMemoryStoreBytesPerEntry(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	s := NewMemoryStore(4*n + 4096) // shards fill unevenly // shards fill unevenly
+	s := NewMemoryStore(4*n+4096, 4*n+4096) // shards fill unevenly // shards fill unevenly
 	ctx := context.Background()
 	for i := range n {
-		if _, err := s.FirstSeen(ctx, ReplayKey("k", strconv.Itoa(i)), time.Hour); err != nil {
+		if _, err := s.FirstSeen(ctx, "k", ReplayKey("k", strconv.Itoa(i)), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 	}

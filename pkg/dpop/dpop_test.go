@@ -21,7 +21,7 @@ var testReq = Request{Method: "GET", URI: "https://api.example.test/orders", Acc
 func newVerifier(t testing.TB, opts Options) *Verifier {
 	t.Helper()
 	if opts.Replay == nil {
-		opts.Replay = NewMemoryStore(1000)
+		opts.Replay = NewMemoryStore(1000, 0)
 	}
 	if opts.Leeway == 0 {
 		opts.Leeway = 30 * time.Second
@@ -314,13 +314,13 @@ func TestSpendConcurrent(t *testing.T) {
 }
 
 func TestMemoryStoreBoundedAndExpiring(t *testing.T) {
-	s := NewMemoryStore(shards * 4) // 4 per shard
+	s := NewMemoryStore(shards*4, shards*4) // 4 per shard
 	clock := time.Unix(1_700_000_000, 0)
 	s.now = func() time.Time { return clock }
 	ctx := context.Background()
 	full := 0
 	for i := range 10_000 {
-		if _, err := s.FirstSeen(ctx, ReplayKey("k", string(rune(i))+"x"), time.Minute); errors.Is(err, ErrStoreFull) {
+		if _, err := s.FirstSeen(ctx, "k", ReplayKey("k", string(rune(i))+"x"), time.Minute); errors.Is(err, ErrStoreFull) {
 			full++
 		}
 	}
@@ -328,13 +328,13 @@ func TestMemoryStoreBoundedAndExpiring(t *testing.T) {
 		t.Fatalf("len %d, refused %d", s.Len(), full)
 	}
 	clock = clock.Add(time.Minute)
-	first, err := s.FirstSeen(ctx, ReplayKey("k", "new"), time.Minute)
+	first, err := s.FirstSeen(ctx, "k", ReplayKey("k", "new"), time.Minute)
 	if err != nil || !first {
 		t.Fatalf("after expiry: %v %v", first, err)
 	}
 	// The FIFO of every shard is drained as it is used.
 	for i := range 10_000 {
-		s.FirstSeen(ctx, ReplayKey("k2", string(rune(i))), time.Second)
+		s.FirstSeen(ctx, "k2", ReplayKey("k2", string(rune(i))), time.Second)
 	}
 	if n := s.Len(); n > shards*4 {
 		t.Fatalf("len %d", n)
@@ -342,14 +342,14 @@ func TestMemoryStoreBoundedAndExpiring(t *testing.T) {
 	// A key recorded again after expiry stays recorded.
 	k := ReplayKey("k3", "j")
 	clock = clock.Add(time.Hour)
-	if f, _ := s.FirstSeen(ctx, k, time.Second); !f {
+	if f, _ := s.FirstSeen(ctx, "k3", k, time.Second); !f {
 		t.Fatal("first")
 	}
 	clock = clock.Add(2 * time.Second)
-	if f, _ := s.FirstSeen(ctx, k, time.Minute); !f {
+	if f, _ := s.FirstSeen(ctx, "k3", k, time.Minute); !f {
 		t.Fatal("after expiry")
 	}
-	if f, _ := s.FirstSeen(ctx, k, time.Minute); f {
+	if f, _ := s.FirstSeen(ctx, "k3", k, time.Minute); f {
 		t.Fatal("replay after re-recording")
 	}
 }

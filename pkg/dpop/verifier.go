@@ -171,13 +171,18 @@ func (v *Verifier) Spend(ctx context.Context, p *Proof) error {
 	if ttl < time.Second {
 		ttl = time.Second
 	}
-	first, err := v.replay.FirstSeen(ctx, ReplayKey(p.Thumbprint, p.JTI), ttl)
+	first, err := v.replay.FirstSeen(ctx, p.Thumbprint, ReplayKey(p.Thumbprint, p.JTI), ttl)
 	var coded *errcode.Error
 	switch {
 	case errors.As(err, &coded):
 		// The store's own verdict (a strict Redis store's
 		// REDIS_UNAVAILABLE) is passed on as it is.
 		return coded
+	case errors.Is(err, ErrShareFull):
+		// The thumbprint is a public key's hash, not a secret: the log
+		// names who filled its share (the field Bind's refusals use).
+		return errcode.Wrapf(errcode.DPoPReplayShareFull, err, "key %s holds its share of the replay store in unexpired proofs", p.Thumbprint).
+			With("jkt", p.Thumbprint).With("store", "memory")
 	case errors.Is(err, ErrStoreFull):
 		return errcode.Wrapf(errcode.DPoPReplayStoreFailed, err, "the replay store is full").With("store", "memory")
 	case err != nil:
