@@ -23,6 +23,9 @@ func newVerifier(t testing.TB, opts Options) *Verifier {
 	if opts.Replay == nil {
 		opts.Replay = NewMemoryStore(1000, 0)
 	}
+	if opts.Retention == nil {
+		opts.Retention = NewRetention(opts.Now)
+	}
 	if opts.Leeway == 0 {
 		opts.Leeway = 30 * time.Second
 	}

@@ -21,6 +21,9 @@ type Options struct {
 	Leeway time.Duration
 	// Replay is the store of seen proofs. Default: ProcessStore().
 	Replay ReplayStore
+	// Retention is how long Replay keeps a jti, shared by every
+	// configuration that uses Replay. Default: ProcessRetention().
+	Retention *Retention
 	// Nonces, when set, requires server nonces (dpop_use_nonce).
 	Nonces *Nonces
 	// Now is the clock. Default: time.Now.
@@ -35,6 +38,7 @@ type Verifier struct {
 	lifetime time.Duration
 	leeway   time.Duration
 	replay   ReplayStore
+	retain   *Retention
 	nonces   *Nonces
 	now      func() time.Time
 }
@@ -46,13 +50,19 @@ func NewVerifier(opts Options) (*Verifier, error) {
 		return nil, err
 	}
 	v := &Verifier{algs: algs, allowed: allowed, lifetime: opts.Lifetime, leeway: opts.Leeway,
-		replay: opts.Replay, nonces: opts.Nonces, now: opts.Now}
+		replay: opts.Replay, retain: opts.Retention, nonces: opts.Nonces, now: opts.Now}
 	if v.lifetime <= 0 {
 		v.lifetime = 300 * time.Second
 	}
 	if v.replay == nil {
 		v.replay = ProcessStore()
 	}
+	if v.retain == nil {
+		v.retain = ProcessRetention()
+	}
+	// Before the first check: from now on every spend, by any
+	// configuration, keeps a jti for at least this window (§11.1).
+	v.retain.Register(v.lifetime + v.leeway)
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -121,6 +131,9 @@ func (v *Verifier) Check(proof string, r Request) (*Proof, error) {
 		return nil, errcode.New(errcode.DPoPProofExpired, "iat is %s old, the lifetime is %s", now.Sub(p.IssuedAt).Round(time.Second), v.lifetime).
 			With("iat", p.IssuedAt.Unix()).With("dpop_proof_lifetime", int(v.lifetime/time.Second))
 	}
+	if err := v.remembered(p.IssuedAt, now); err != nil {
+		return nil, err
+	}
 	// (12) ath: the proof is for this very access token (§7).
 	if !p.HasATH {
 		return nil, errcode.New(errcode.DPoPATHMismatch, "the proof has no ath claim")
@@ -162,12 +175,27 @@ func Bind(p *Proof, jkt string) error {
 	return nil
 }
 
+// remembered refuses a proof older than the replay store provably
+// remembers a proof of its iat (Retention.Guaranteed): after
+// dpop_proof_lifetime was raised, a proof spent under the smaller window
+// may be forgotten already, and accepting it could accept it twice
+// (§11.1). The client makes a fresh proof, as for any expired one.
+func (v *Verifier) remembered(iat, now time.Time) error {
+	g := v.retain.Guaranteed(iat)
+	if !iat.Before(now.Add(-g)) {
+		return nil
+	}
+	return errcode.New(errcode.DPoPProofExpired, "iat is %s old; a proof of that age may have been spent under a shorter dpop_proof_lifetime and forgotten (kept %s): the raised lifetime applies to proofs made after it", now.Sub(iat).Round(time.Second), g).
+		With("iat", iat.Unix()).With("dpop_proof_lifetime", int(v.lifetime/time.Second)).With("retained_seconds", int(g/time.Second))
+}
+
 // Spend records the proof's jti (RFC 9449 §4.3 (10), §11.1) for as long as
-// the proof would be accepted: until iat + lifetime + leeway. A jti seen
-// before is OAUTH_DPOP_PROOF_REPLAYED; a store failure refuses too
-// (OAUTH_DPOP_REPLAY_STORE_FAILED).
+// any configuration of the process would accept the proof: until iat +
+// the retention (the largest lifetime + leeway registered, Retention). A
+// jti seen before is OAUTH_DPOP_PROOF_REPLAYED; a store failure refuses
+// too (OAUTH_DPOP_REPLAY_STORE_FAILED).
 func (v *Verifier) Spend(ctx context.Context, p *Proof) error {
-	ttl := p.IssuedAt.Add(v.lifetime + v.leeway).Sub(v.now())
+	ttl := p.IssuedAt.Add(max(v.retain.Window(), v.lifetime+v.leeway)).Sub(v.now())
 	if ttl < time.Second {
 		ttl = time.Second
 	}
