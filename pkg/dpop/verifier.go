@@ -92,6 +92,13 @@ type Request struct {
 // is valid, and the replay check (Spend) last, so that only a request
 // that passed everything uses up its jti.
 func (v *Verifier) Check(proof string, r Request) (*Proof, error) {
+	return v.CheckContext(context.Background(), proof, r)
+}
+
+// CheckContext is Check with a context for the nonce secrets' store
+// (policy redis): a strict store's failure is its own error
+// (REDIS_UNAVAILABLE).
+func (v *Verifier) CheckContext(ctx context.Context, proof string, r Request) (*Proof, error) {
 	p, err := parse(proof, v.algs, v.allowed)
 	if err != nil {
 		return nil, err
@@ -115,10 +122,14 @@ func (v *Verifier) Check(proof string, r Request) (*Proof, error) {
 	// (10) nonce, when the server requires them (§8, §9).
 	if v.nonces != nil {
 		if !p.HasNonce {
-			return nil, v.nonceError(errcode.DPoPNonceRequired, "the proof has no nonce")
+			return nil, v.nonceError(ctx, errcode.DPoPNonceRequired, "the proof has no nonce")
 		}
-		if ok, _ := v.nonces.Valid(p.Nonce); !ok {
-			return nil, v.nonceError(errcode.DPoPNonceInvalid, "the proof's nonce is stale or not issued here")
+		ok, _, err := v.nonces.Valid(ctx, p.Nonce)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, v.nonceError(ctx, errcode.DPoPNonceInvalid, "the proof's nonce is stale or not issued here")
 		}
 	}
 	// (11) iat within the acceptance window.
@@ -144,21 +155,28 @@ func (v *Verifier) Check(proof string, r Request) (*Proof, error) {
 	return p, nil
 }
 
-func (v *Verifier) nonceError(c errcode.Code, detail string) *errcode.Error {
+func (v *Verifier) nonceError(ctx context.Context, c errcode.Code, detail string) error {
 	// §9: the answer carries the nonce to use in a DPoP-Nonce header.
-	return errcode.New(c, "%s", detail).WithHeader("DPoP-Nonce", v.nonces.Current())
+	n, err := v.nonces.Current(ctx)
+	if err != nil {
+		return err // a strict shared store that failed: no nonce to give
+	}
+	return errcode.New(c, "%s", detail).WithHeader("DPoP-Nonce", n)
 }
 
 // NextNonce returns the nonce to send with a successful answer (§8.2), or
-// "" when the proof already used the current one or nonces are off.
-func (v *Verifier) NextNonce(p *Proof) string {
+// "" when the proof already used the current one or nonces are off. A
+// store failure gives "" too: the proof's nonce stays valid through the
+// next period, so the client loses nothing.
+func (v *Verifier) NextNonce(ctx context.Context, p *Proof) string {
 	if v.nonces == nil {
 		return ""
 	}
-	if _, current := v.nonces.Valid(p.Nonce); current {
+	if _, current, err := v.nonces.Valid(ctx, p.Nonce); current || err != nil {
 		return ""
 	}
-	return v.nonces.Current()
+	n, _ := v.nonces.Current(ctx)
+	return n
 }
 
 // Bind checks that the access token is bound to the proof's key (RFC
