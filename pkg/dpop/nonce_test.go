@@ -118,3 +118,38 @@ func TestNonceValidTable(t *testing.T) {
 		})
 	}
 }
+
+// FuzzNonceValid: Valid never panics, accepts only what Current could
+// have made (a nonce of a live period, signed with the right secret), and
+// never asks the key store about a nonce whose period is not live.
+func FuzzNonceValid(f *testing.F) {
+	clock := time.Unix(1_700_000_040, 0)
+	now := func() time.Time { return clock }
+	keys := newFakeKeys()
+	n := NewNonces([]byte("secret-secret-secret-secret-0123"), time.Minute, now).Shared(keys)
+	local := NewNonces([]byte("secret-secret-secret-secret-0123"), time.Minute, now)
+	cur, err := n.Current(context.Background())
+	if err != nil {
+		f.Fatal(err)
+	}
+	lcur, _ := local.Current(context.Background())
+	for _, s := range []string{cur, lcur, "", "x", cur[:31] + "A", lcur[:31] + "B", "////////////////////////////////"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, nonce string) {
+		calls := keys.calls
+		ok, current, err := n.Valid(context.Background(), nonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && nonce != cur && nonce != lcur {
+			t.Fatalf("accepted %q, the current nonces are %q and %q", nonce, cur, lcur)
+		}
+		if current && !ok {
+			t.Fatal("current but invalid")
+		}
+		if keys.calls > calls+1 {
+			t.Fatalf("%d lookups for one nonce", keys.calls-calls)
+		}
+	})
+}
