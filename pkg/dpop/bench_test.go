@@ -134,3 +134,20 @@ func BenchmarkSignatureOnly(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRetentionGuaranteed: the retention check every DPoP Check
+// makes (one atomic load, a walk over a few steps, no lock).
+func BenchmarkRetentionGuaranteed(b *testing.B) {
+	clock := time.Unix(1_700_000_000, 0)
+	r := NewRetention(func() time.Time { return clock })
+	for i := 1; i <= 4; i++ {
+		r.Register(time.Duration(i) * 100 * time.Second)
+		clock = clock.Add(100 * time.Second)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r.Guaranteed(clock) == 0 {
+			b.Fatal("nothing guaranteed")
+		}
+	}
+}
