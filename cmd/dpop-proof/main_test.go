@@ -25,7 +25,7 @@ func TestProofPassesTheVerifier(t *testing.T) {
 	if err := run([]string{"-key", key, "-method", "POST", "-url", "https://api.example.test/orders?x=1", "-token", tok}, &proof); err != nil {
 		t.Fatal(err)
 	}
-	v, err := dpop.NewVerifier(dpop.Options{Leeway: time.Second, Replay: dpop.NewMemoryStore(10)})
+	v, err := dpop.NewVerifier(dpop.Options{Leeway: time.Second, Replay: dpop.NewMemoryStore(10, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,10 @@ var testReq = Request{Method: "GET", URI: "https://api.example.test/orders", Acc
 func newVerifier(t testing.TB, opts Options) *Verifier {
 	t.Helper()
 	if opts.Replay == nil {
-		opts.Replay = NewMemoryStore(1000)
+		opts.Replay = NewMemoryStore(1000, 0)
+	}
+	if opts.Retention == nil {
+		opts.Retention = NewRetention(opts.Now)
 	}
 	if opts.Leeway == 0 {
 		opts.Leeway = 30 * time.Second
@@ -113,7 +117,9 @@ func TestCheckRefusals(t *testing.T) {
 		{"relative htu", es.proof(t, good("htu", "/orders")), testReq, errcode.DPoPURIMismatch},
 		{"userinfo", es.proof(t, good("htu", "https://u:p@api.example.test/orders")), testReq, errcode.DPoPURIMismatch},
 		{"too old", es.proof(t, good("iat", now.Add(-331*time.Second).Unix())), testReq, errcode.DPoPProofExpired},
-		{"future", es.proof(t, good("iat", now.Add(31*time.Second).Unix())), testReq, errcode.DPoPProofNotYetValid},
+		// 35 s, not 31: iat is whole seconds and the check runs later than
+		// now, so 31 s could land within the 30 s leeway (a flake).
+		{"future", es.proof(t, good("iat", now.Add(35*time.Second).Unix())), testReq, errcode.DPoPProofNotYetValid},
 		{"no ath", es.proof(t, good("ath", nil)), testReq, errcode.DPoPATHMismatch},
 		{"wrong ath", es.proof(t, good("ath", TokenHash("another-token"))), testReq, errcode.DPoPATHMismatch},
 		{"ath of the token, padded", es.proof(t, good("ath", TokenHash(testReq.AccessToken)+"=")), testReq, errcode.DPoPATHMismatch},
@@ -229,12 +235,32 @@ func TestNormalizeURI(t *testing.T) {
 }
 
 func TestNonceFlow(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) { testNonceFlow(t, shared) })
+	}
+}
+
+func current(t *testing.T, n *Nonces) string {
+	t.Helper()
+	c, err := n.Current(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func testNonceFlow(t *testing.T, shared bool) {
 	es := newES256(t)
 	clock := time.Now()
 	var mu sync.Mutex
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 	n := NewNonces([]byte("secret-secret-secret-secret-0123"), 60*time.Second, now)
+	other := NewNonces([]byte("another-secret-another-secret-01"), 60*time.Second, now)
+	if shared {
+		n, other = n.Shared(newFakeKeys()), other.Shared(newFakeKeys())
+	}
 	v := newVerifier(t, Options{Nonces: n, Now: now})
+	ctx := context.Background()
 
 	_, err := v.Check(es.proof(t, claims(testReq, now())), testReq)
 	var e *errcode.Error
@@ -247,14 +273,14 @@ func TestNonceFlow(t *testing.T) {
 			nonce = val
 		}
 	}
-	if nonce == "" || nonce != n.Current() {
+	if nonce == "" || nonce != current(t, n) {
 		t.Fatalf("DPoP-Nonce %q", nonce)
 	}
 	p, err := v.Check(es.proof(t, claims(testReq, now(), "nonce", nonce)), testReq)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.NextNonce(p) != "" {
+	if v.NextNonce(ctx, p) != "" {
 		t.Fatal("the current nonce needs no new one")
 	}
 	// One period later the nonce is still accepted, and a new one offered.
@@ -264,7 +290,7 @@ func TestNonceFlow(t *testing.T) {
 	if p, err = v.Check(es.proof(t, claims(testReq, now(), "nonce", nonce)), testReq); err != nil {
 		t.Fatal(err)
 	}
-	if next := v.NextNonce(p); next == "" || next == nonce {
+	if next := v.NextNonce(ctx, p); next == "" || next == nonce {
 		t.Fatalf("next nonce %q", next)
 	}
 	// Two periods later it is stale.
@@ -275,8 +301,7 @@ func TestNonceFlow(t *testing.T) {
 		t.Fatalf("stale nonce: %v", err)
 	}
 	// A nonce of another secret, and garbage, are invalid.
-	other := NewNonces([]byte("another-secret-another-secret-01"), 60*time.Second, now).Current()
-	for _, bad := range []string{other, "x", strings.Repeat("A", 32)} {
+	for _, bad := range []string{current(t, other), "x", strings.Repeat("A", 32)} {
 		if _, err = v.Check(es.proof(t, claims(testReq, now(), "nonce", bad)), testReq); !errors.Is(err, errcode.DPoPNonceInvalid) {
 			t.Fatalf("nonce %q: %v", bad, err)
 		}
@@ -314,13 +339,13 @@ func TestSpendConcurrent(t *testing.T) {
 }
 
 func TestMemoryStoreBoundedAndExpiring(t *testing.T) {
-	s := NewMemoryStore(shards * 4) // 4 per shard
+	s := NewMemoryStore(shards*4, shards*4) // 4 per shard
 	clock := time.Unix(1_700_000_000, 0)
 	s.now = func() time.Time { return clock }
 	ctx := context.Background()
 	full := 0
 	for i := range 10_000 {
-		if _, err := s.FirstSeen(ctx, ReplayKey("k", string(rune(i))+"x"), time.Minute); errors.Is(err, ErrStoreFull) {
+		if _, err := s.FirstSeen(ctx, "k", ReplayKey("k", string(rune(i))+"x"), time.Minute); errors.Is(err, ErrStoreFull) {
 			full++
 		}
 	}
@@ -328,13 +353,13 @@ func TestMemoryStoreBoundedAndExpiring(t *testing.T) {
 		t.Fatalf("len %d, refused %d", s.Len(), full)
 	}
 	clock = clock.Add(time.Minute)
-	first, err := s.FirstSeen(ctx, ReplayKey("k", "new"), time.Minute)
+	first, err := s.FirstSeen(ctx, "k", ReplayKey("k", "new"), time.Minute)
 	if err != nil || !first {
 		t.Fatalf("after expiry: %v %v", first, err)
 	}
 	// The FIFO of every shard is drained as it is used.
 	for i := range 10_000 {
-		s.FirstSeen(ctx, ReplayKey("k2", string(rune(i))), time.Second)
+		s.FirstSeen(ctx, "k2", ReplayKey("k2", string(rune(i))), time.Second)
 	}
 	if n := s.Len(); n > shards*4 {
 		t.Fatalf("len %d", n)
@@ -342,14 +367,14 @@ func TestMemoryStoreBoundedAndExpiring(t *testing.T) {
 	// A key recorded again after expiry stays recorded.
 	k := ReplayKey("k3", "j")
 	clock = clock.Add(time.Hour)
-	if f, _ := s.FirstSeen(ctx, k, time.Second); !f {
+	if f, _ := s.FirstSeen(ctx, "k3", k, time.Second); !f {
 		t.Fatal("first")
 	}
 	clock = clock.Add(2 * time.Second)
-	if f, _ := s.FirstSeen(ctx, k, time.Minute); !f {
+	if f, _ := s.FirstSeen(ctx, "k3", k, time.Minute); !f {
 		t.Fatal("after expiry")
 	}
-	if f, _ := s.FirstSeen(ctx, k, time.Minute); f {
+	if f, _ := s.FirstSeen(ctx, "k3", k, time.Minute); f {
 		t.Fatal("replay after re-recording")
 	}
 }

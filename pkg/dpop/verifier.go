@@ -21,6 +21,9 @@ type Options struct {
 	Leeway time.Duration
 	// Replay is the store of seen proofs. Default: ProcessStore().
 	Replay ReplayStore
+	// Retention is how long Replay keeps a jti, shared by every
+	// configuration that uses Replay. Default: ProcessRetention().
+	Retention *Retention
 	// Nonces, when set, requires server nonces (dpop_use_nonce).
 	Nonces *Nonces
 	// Now is the clock. Default: time.Now.
@@ -35,6 +38,7 @@ type Verifier struct {
 	lifetime time.Duration
 	leeway   time.Duration
 	replay   ReplayStore
+	retain   *Retention
 	nonces   *Nonces
 	now      func() time.Time
 }
@@ -46,13 +50,19 @@ func NewVerifier(opts Options) (*Verifier, error) {
 		return nil, err
 	}
 	v := &Verifier{algs: algs, allowed: allowed, lifetime: opts.Lifetime, leeway: opts.Leeway,
-		replay: opts.Replay, nonces: opts.Nonces, now: opts.Now}
+		replay: opts.Replay, retain: opts.Retention, nonces: opts.Nonces, now: opts.Now}
 	if v.lifetime <= 0 {
 		v.lifetime = 300 * time.Second
 	}
 	if v.replay == nil {
 		v.replay = ProcessStore()
 	}
+	if v.retain == nil {
+		v.retain = ProcessRetention()
+	}
+	// Before the first check: from now on every spend, by any
+	// configuration, keeps a jti for at least this window (§11.1).
+	v.retain.Register(v.lifetime + v.leeway)
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -82,6 +92,13 @@ type Request struct {
 // is valid, and the replay check (Spend) last, so that only a request
 // that passed everything uses up its jti.
 func (v *Verifier) Check(proof string, r Request) (*Proof, error) {
+	return v.CheckContext(context.Background(), proof, r)
+}
+
+// CheckContext is Check with a context for the nonce secrets' store
+// (policy redis): a strict store's failure is its own error
+// (REDIS_UNAVAILABLE).
+func (v *Verifier) CheckContext(ctx context.Context, proof string, r Request) (*Proof, error) {
 	p, err := parse(proof, v.algs, v.allowed)
 	if err != nil {
 		return nil, err
@@ -105,10 +122,14 @@ func (v *Verifier) Check(proof string, r Request) (*Proof, error) {
 	// (10) nonce, when the server requires them (§8, §9).
 	if v.nonces != nil {
 		if !p.HasNonce {
-			return nil, v.nonceError(errcode.DPoPNonceRequired, "the proof has no nonce")
+			return nil, v.nonceError(ctx, errcode.DPoPNonceRequired, "the proof has no nonce")
 		}
-		if ok, _ := v.nonces.Valid(p.Nonce); !ok {
-			return nil, v.nonceError(errcode.DPoPNonceInvalid, "the proof's nonce is stale or not issued here")
+		ok, _, err := v.nonces.Valid(ctx, p.Nonce)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, v.nonceError(ctx, errcode.DPoPNonceInvalid, "the proof's nonce is stale or not issued here")
 		}
 	}
 	// (11) iat within the acceptance window.
@@ -121,6 +142,9 @@ func (v *Verifier) Check(proof string, r Request) (*Proof, error) {
 		return nil, errcode.New(errcode.DPoPProofExpired, "iat is %s old, the lifetime is %s", now.Sub(p.IssuedAt).Round(time.Second), v.lifetime).
 			With("iat", p.IssuedAt.Unix()).With("dpop_proof_lifetime", int(v.lifetime/time.Second))
 	}
+	if err := v.remembered(p.IssuedAt, now); err != nil {
+		return nil, err
+	}
 	// (12) ath: the proof is for this very access token (§7).
 	if !p.HasATH {
 		return nil, errcode.New(errcode.DPoPATHMismatch, "the proof has no ath claim")
@@ -131,21 +155,28 @@ func (v *Verifier) Check(proof string, r Request) (*Proof, error) {
 	return p, nil
 }
 
-func (v *Verifier) nonceError(c errcode.Code, detail string) *errcode.Error {
+func (v *Verifier) nonceError(ctx context.Context, c errcode.Code, detail string) error {
 	// §9: the answer carries the nonce to use in a DPoP-Nonce header.
-	return errcode.New(c, "%s", detail).WithHeader("DPoP-Nonce", v.nonces.Current())
+	n, err := v.nonces.Current(ctx)
+	if err != nil {
+		return err // a strict shared store that failed: no nonce to give
+	}
+	return errcode.New(c, "%s", detail).WithHeader("DPoP-Nonce", n)
 }
 
 // NextNonce returns the nonce to send with a successful answer (§8.2), or
-// "" when the proof already used the current one or nonces are off.
-func (v *Verifier) NextNonce(p *Proof) string {
+// "" when the proof already used the current one or nonces are off. A
+// store failure gives "" too: the proof's nonce stays valid through the
+// next period, so the client loses nothing.
+func (v *Verifier) NextNonce(ctx context.Context, p *Proof) string {
 	if v.nonces == nil {
 		return ""
 	}
-	if _, current := v.nonces.Valid(p.Nonce); current {
+	if _, current, err := v.nonces.Valid(ctx, p.Nonce); current || err != nil {
 		return ""
 	}
-	return v.nonces.Current()
+	n, _ := v.nonces.Current(ctx)
+	return n
 }
 
 // Bind checks that the access token is bound to the proof's key (RFC
@@ -162,22 +193,42 @@ func Bind(p *Proof, jkt string) error {
 	return nil
 }
 
+// remembered refuses a proof older than the replay store provably
+// remembers a proof of its iat (Retention.Guaranteed): after
+// dpop_proof_lifetime was raised, a proof spent under the smaller window
+// may be forgotten already, and accepting it could accept it twice
+// (§11.1). The client makes a fresh proof, as for any expired one.
+func (v *Verifier) remembered(iat, now time.Time) error {
+	g := v.retain.Guaranteed(iat)
+	if !iat.Before(now.Add(-g)) {
+		return nil
+	}
+	return errcode.New(errcode.DPoPProofExpired, "iat is %s old; a proof of that age may have been spent under a shorter dpop_proof_lifetime and forgotten (kept %s): the raised lifetime applies to proofs made after it", now.Sub(iat).Round(time.Second), g).
+		With("iat", iat.Unix()).With("dpop_proof_lifetime", int(v.lifetime/time.Second)).With("retained_seconds", int(g/time.Second))
+}
+
 // Spend records the proof's jti (RFC 9449 §4.3 (10), §11.1) for as long as
-// the proof would be accepted: until iat + lifetime + leeway. A jti seen
-// before is OAUTH_DPOP_PROOF_REPLAYED; a store failure refuses too
-// (OAUTH_DPOP_REPLAY_STORE_FAILED).
+// any configuration of the process would accept the proof: until iat +
+// the retention (the largest lifetime + leeway registered, Retention). A
+// jti seen before is OAUTH_DPOP_PROOF_REPLAYED; a store failure refuses
+// too (OAUTH_DPOP_REPLAY_STORE_FAILED).
 func (v *Verifier) Spend(ctx context.Context, p *Proof) error {
-	ttl := p.IssuedAt.Add(v.lifetime + v.leeway).Sub(v.now())
+	ttl := p.IssuedAt.Add(max(v.retain.Window(), v.lifetime+v.leeway)).Sub(v.now())
 	if ttl < time.Second {
 		ttl = time.Second
 	}
-	first, err := v.replay.FirstSeen(ctx, ReplayKey(p.Thumbprint, p.JTI), ttl)
+	first, err := v.replay.FirstSeen(ctx, p.Thumbprint, ReplayKey(p.Thumbprint, p.JTI), ttl)
 	var coded *errcode.Error
 	switch {
 	case errors.As(err, &coded):
 		// The store's own verdict (a strict Redis store's
 		// REDIS_UNAVAILABLE) is passed on as it is.
 		return coded
+	case errors.Is(err, ErrShareFull):
+		// The thumbprint is a public key's hash, not a secret: the log
+		// names who filled its share (the field Bind's refusals use).
+		return errcode.Wrapf(errcode.DPoPReplayShareFull, err, "key %s holds its share of the replay store in unexpired proofs", p.Thumbprint).
+			With("jkt", p.Thumbprint).With("store", "memory")
 	case errors.Is(err, ErrStoreFull):
 		return errcode.Wrapf(errcode.DPoPReplayStoreFailed, err, "the replay store is full").With("store", "memory")
 	case err != nil:

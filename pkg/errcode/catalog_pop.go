@@ -24,6 +24,7 @@ const (
 	DPoPTokenNotBound     Code = "OAUTH_DPOP_TOKEN_NOT_BOUND"
 	DPoPDowngrade         Code = "OAUTH_DPOP_DOWNGRADE"
 	DPoPReplayStoreFailed Code = "OAUTH_DPOP_REPLAY_STORE_FAILED"
+	DPoPReplayShareFull   Code = "OAUTH_DPOP_REPLAY_SHARE_FULL"
 
 	// Certificate-bound access tokens, RFC 8705 §3.
 	MTLSCertMissing   Code = "OAUTH_MTLS_CERT_MISSING"
@@ -171,8 +172,8 @@ var popCatalog = map[Code]Entry{
 		Status:      401,
 		BearerError: ErrUseDPoPNonce,
 		Message:     "The DPoP nonce is stale or invalid.",
-		Cause:       "The proof's `nonce` was not issued by this gateway process, or has been rotated out. Nonces rotate every `dpop_proof_lifetime` seconds and are per plugin process (a restart or another gateway node issues new ones).",
-		Hint:        "Retry with the nonce from the answer's `DPoP-Nonce` header. Behind several gateway nodes, expect one such retry when a client moves to another node.",
+		Cause:       "The proof's `nonce` was not issued here, or has been rotated out (nonces rotate every `dpop_proof_lifetime` seconds and stay valid through the next period). With `policy: local` nonces are per plugin process: a restart or another gateway node issues its own. With `policy: redis` every node sharing the Redis and `key_prefix` accepts every other's nonces (each period's secret is kept in Redis), except while Redis is down with `fault_tolerant: true`, when each node falls back to its own nonces.",
+		Hint:        "Retry with the nonce from the answer's `DPoP-Nonce` header. Behind several gateway nodes with `policy: local`, expect one such retry when a client moves to another node; `policy: redis` removes it.",
 		Class:       ClassClient,
 		Spec:        "RFC 9449 §8.2, §9",
 	},
@@ -210,6 +211,14 @@ var popCatalog = map[Code]Entry{
 		Hint:    "Lower `dpop_proof_lifetime` (a shorter window holds fewer proofs), spread the load over more gateway processes, or check the cluster store. The log says which.",
 		Class:   ClassGateway,
 		Spec:    "RFC 9449 §11.1",
+	},
+	DPoPReplayShareFull: {
+		Status:  429,
+		Message: "Too many DPoP proofs for this key; try again later.",
+		Cause:   "The proof's key (the `jkt` field of the log line: the RFC 7638 thumbprint of the client's public key, not a secret) holds its share of the process's store of seen proof ids: 1/16 of it by default, 65,536 proofs spent within their lifetime. Each spent `jti` is kept until the proof could no longer be accepted, so a client that spends proofs faster than they expire fills its share; it is refused rather than let it fill the store every other client needs, and rather than forget a spent proof.",
+		Hint:    "A client that is not misbehaving spends one proof per request; at this rate, look at the client that owns the key (the `jkt`), and revoke its token if it is an attack. Lowering `dpop_proof_lifetime` shortens how long each spent proof counts. Other keys are not affected.",
+		Class:   ClassClient,
+		Spec:    "RFC 9449 §11.1; RFC 6585 §4",
 	},
 
 	// --- certificate-bound tokens --------------------------------------------

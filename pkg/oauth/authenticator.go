@@ -82,13 +82,12 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	// RFC 9449 §4.3: the proof is checked before the token (no
 	// introspection for a request whose proof is bad), its binding to the
 	// token after.
-	proof, err := a.pop.dpopProof(r, cred)
+	ctx, cancel := context.WithTimeout(redisstore.WithReporter(context.Background(), r), a.timeout+time.Second)
+	defer cancel()
+	proof, err := a.pop.dpopProof(ctx, r, cred)
 	if err != nil {
 		return nil, tag(errcode.From(err).With("credential", fp()))
 	}
-
-	ctx, cancel := context.WithTimeout(redisstore.WithReporter(context.Background(), r), a.timeout+time.Second)
-	defer cancel()
 	claims, how, err := a.validate(ctx, token)
 	if err != nil {
 		return nil, tag(errcode.From(err).With("credential", fp()).With("validated_by", how))

@@ -87,7 +87,7 @@ type Config struct {
 	Realm string `json:"realm" default:"" len_min:"0"`
 	// ProofOfPossessionDPoP checks DPoP-bound tokens (RFC 9449): "off", "optional" (tokens bound to a key, cnf.jkt, must come as `Authorization: DPoP` with a valid proof; unbound bearer tokens still pass) or "strict" (every token must be DPoP-bound and proven).
 	ProofOfPossessionDPoP *string `json:"proof_of_possession_dpop" default:"off" one_of:"off,optional,strict"`
-	// DPoPProofLifetime is how many seconds after its iat a DPoP proof is accepted (plus leeway_seconds), how long its jti is remembered, and how often nonces rotate.
+	// DPoPProofLifetime is how many seconds after its iat a DPoP proof is accepted (plus leeway_seconds) and how often nonces rotate; a spent jti is remembered for the largest such window of the plugin process's configs.
 	DPoPProofLifetime *int `json:"dpop_proof_lifetime" default:"300" between:"1,2147483647"`
 	// DPoPUseNonce requires DPoP proofs to carry a nonce issued by the gateway (RFC 9449 §8, §9): a proof without one, or with a stale one, is answered 401 use_dpop_nonce with a DPoP-Nonce header.
 	DPoPUseNonce bool `json:"dpop_use_nonce" default:"false"`

@@ -94,16 +94,20 @@ func (c *Config) compilePossession(leeway time.Duration, shared *redisstore.Sett
 	}
 	p := &possession{dpopMode: dm, mtlsMode: mm}
 	opts := dpop.Options{Algorithms: algs, Lifetime: time.Duration(lifetime) * time.Second, Leeway: leeway}
-	if c.DPoPUseNonce {
-		// Nonces rotate once per proof lifetime (RFC 9449 §8.2).
-		opts.Nonces = dpop.NewNonces(dpop.ProcessNonceSecret(), opts.Lifetime, nil)
-	}
+	var store *redisstore.Store
 	if dm != PoPOff && shared != nil && shared.Redis != nil {
-		store, err := redisstore.New(shared)
-		if err != nil {
+		if store, err = redisstore.New(shared); err != nil {
 			errs = append(errs, err)
 		}
 		opts.Replay = &sharedReplay{store: store, local: dpop.ProcessStore()}
+	}
+	if c.DPoPUseNonce {
+		// Nonces rotate once per proof lifetime (RFC 9449 §8.2); with
+		// policy redis every node shares each period's secret.
+		opts.Nonces = dpop.NewNonces(dpop.ProcessNonceSecret(), opts.Lifetime, nil)
+		if store != nil {
+			opts.Nonces = opts.Nonces.Shared(newSharedNonceKeys(store))
+		}
 	}
 	if p.dpop, err = dpop.NewVerifier(opts); err != nil {
 		errs = append(errs, err)
@@ -148,7 +152,7 @@ func (p *possession) ownedHeaders() []string {
 // proof runs RFC 9449 §4.3 (1) to (12) for a token sent with the DPoP
 // scheme, before the token is validated: everything but the binding to the
 // token's key and the replay check, which need a valid token first.
-func (p *possession) proof(r *gateway.Request, token string) (*dpop.Proof, error) {
+func (p *possession) proof(ctx context.Context, r *gateway.Request, token string) (*dpop.Proof, error) {
 	vals := r.HeaderValues(HeaderDPoP)
 	n := 0
 	for _, v := range vals {
@@ -171,7 +175,7 @@ func (p *possession) proof(r *gateway.Request, token string) (*dpop.Proof, error
 		port = strconv.Itoa(u.ForwardedPort)
 	}
 	uri := dpop.BuildURI(u.ForwardedScheme, u.ForwardedHost, port, dpop.RequestPath(u.PathWithQuery))
-	return p.dpop.Check(strings.TrimSpace(vals[0]), dpop.Request{Method: r.Method(), URI: uri, AccessToken: token})
+	return p.dpop.CheckContext(ctx, strings.TrimSpace(vals[0]), dpop.Request{Method: r.Method(), URI: uri, AccessToken: token})
 }
 
 // bind checks the validated token against how it was presented: its DPoP
@@ -218,7 +222,7 @@ func (p *possession) bind(ctx context.Context, r *gateway.Request, scheme string
 	if err := p.dpop.Spend(ctx, proof); err != nil {
 		return nil, err
 	}
-	if n := p.dpop.NextNonce(proof); n != "" {
+	if n := p.dpop.NextNonce(ctx, proof); n != "" {
 		return map[string]string{HeaderDPoPNonce: n}, nil
 	}
 	return nil, nil
@@ -283,9 +287,9 @@ func clip(s string) string {
 
 // dpopProof checks the proof of a token sent with the DPoP scheme; nil for
 // a bearer token.
-func (p *possession) dpopProof(r *gateway.Request, cred bearer.Credential) (*dpop.Proof, error) {
+func (p *possession) dpopProof(ctx context.Context, r *gateway.Request, cred bearer.Credential) (*dpop.Proof, error) {
 	if !p.acceptDPoP() || cred.Scheme != bearer.SchemeDPoP {
 		return nil, nil
 	}
-	return p.proof(r, cred.Token)
+	return p.proof(ctx, r, cred.Token)
 }

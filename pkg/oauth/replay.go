@@ -26,17 +26,18 @@ type sharedReplay struct {
 	local dpop.ReplayStore
 }
 
-func (s *sharedReplay) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+func (s *sharedReplay) FirstSeen(ctx context.Context, owner, key string, ttl time.Duration) (bool, error) {
 	first, local, err := s.store.Claim(ctx, redisstore.ReporterFrom(ctx), replayKind, replayHash(key), ttl)
 	if err != nil {
 		return false, err
 	}
-	localFirst, localErr := s.local.FirstSeen(ctx, key, ttl)
+	localFirst, localErr := s.local.FirstSeen(ctx, owner, key, ttl)
 	if local {
 		return localFirst, localErr
 	}
-	// Redis is the authority; a full local store only loses the
-	// outage-time safety net, so it does not refuse here.
+	// Redis is the authority; a full local store (or a key's full share
+	// of it) only loses the outage-time safety net, so it does not refuse
+	// here.
 	return first && (localFirst || localErr != nil), nil
 }
 
