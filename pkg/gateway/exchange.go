@@ -19,8 +19,10 @@ func Run(k Kong, plugin string, meta *Meta, policy func() (*Policy, error), fn f
 	s := &session{kong: k, req: &Request{kong: k, meta: meta}, policy: &Policy{Plugin: plugin}}
 	defer s.count()
 	defer s.recover()
+	s.flushTails()
 	pol, err := policy()
 	if err != nil {
+		s.gate = meta.gate()
 		s.refuse(errcode.Wrap(errcode.ConfigInvalid, err))
 		return
 	}

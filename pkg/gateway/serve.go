@@ -125,6 +125,10 @@ const (
 // the handler, so tests can prove that a panic is recovered.
 var testPanicHeader string
 
+// testClockHeader is set only in test seam builds: the refusal log's
+// clock, in Unix milliseconds (refusallog.go).
+var testClockHeader string
+
 // Serve runs one access-phase event: it never lets a request through on an
 // error or a panic.
 func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
@@ -132,8 +136,10 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 	defer s.count() // after recover: a recovered panic is a refusal too
 	defer s.recover()
 
+	s.flushTails()
 	pol, auth, err := prepare()
 	if err != nil {
+		s.gate = meta.gate()
 		s.refuse(errcode.Wrap(errcode.ConfigInvalid, err))
 		return
 	}
@@ -241,6 +247,9 @@ type session struct {
 	req    *Request
 	policy *Policy
 	exited bool
+	// gate, when set, throttles the refusal's log line (a config that
+	// does not compile: refusallog.go).
+	gate *refusalGate
 
 	// outcome and code are the decision so far; count records the final
 	// one, once per event. An event that decides nothing (a preflight let
@@ -384,7 +393,7 @@ func (s *session) refuse(e *errcode.Error) {
 	if ent.Class == errcode.ClassClient && s.policy.LogLevel != "" {
 		level = s.policy.LogLevel
 	}
-	_ = s.kong.Log(level, rec.Line())
+	s.logRefusal(level, rec)
 	_ = s.kong.SetSerializeValue("authkit", rec.Serialized())
 
 	body := ClientBody(ent)
