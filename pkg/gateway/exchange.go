@@ -22,7 +22,6 @@ func Run(k Kong, plugin string, meta *Meta, policy func() (*Policy, error), fn f
 	s.flushTails()
 	pol, err := policy()
 	if err != nil {
-		s.gate = meta.gate()
 		s.refuse(errcode.Wrap(errcode.ConfigInvalid, err))
 		return
 	}

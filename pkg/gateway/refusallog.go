@@ -16,7 +16,10 @@ import (
 // is written at most once per RefusalLogInterval per compiled config and
 // route (Kong plugin id), with
 // the number of requests it stands for in the record's "count" field
-// (authlog.Record.Count), so `authkit logs` still counts every one.
+// (authlog.Record.Count), so `authkit logs` still counts every one. The
+// same holds for a compiled config whose credentials_file is broken (also
+// CONFIG_INVALID, found at request time): one cause, every request, until
+// an operator acts.
 //
 // 10 s: a bad deploy costs at most 6 lines a minute per broken config (a
 // few KiB, however heavy the traffic), while an operator tailing error.log

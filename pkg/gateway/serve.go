@@ -139,7 +139,6 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 	s.flushTails()
 	pol, auth, err := prepare()
 	if err != nil {
-		s.gate = meta.gate()
 		s.refuse(errcode.Wrap(errcode.ConfigInvalid, err))
 		return
 	}
@@ -247,8 +246,8 @@ type session struct {
 	req    *Request
 	policy *Policy
 	exited bool
-	// gate, when set, throttles the refusal's log line (a config that
-	// does not compile: refusallog.go).
+	// gate, when set, throttles the refusal's log line (CONFIG_INVALID:
+	// refusallog.go).
 	gate *refusalGate
 
 	// outcome and code are the decision so far; count records the final
@@ -392,6 +391,11 @@ func (s *session) refuse(e *errcode.Error) {
 	level := ent.LogLevel()
 	if ent.Class == errcode.ClassClient && s.policy.LogLevel != "" {
 		level = s.policy.LogLevel
+	}
+	if ent.Code == errcode.ConfigInvalid {
+		// A broken config, or a broken credentials_file: the same cause
+		// for every request until an operator acts (refusallog.go).
+		s.gate = s.req.meta.gate()
 	}
 	s.logRefusal(level, rec)
 	_ = s.kong.SetSerializeValue("authkit", rec.Serialized())

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,12 +21,27 @@ import (
 // since its previous line; the tail is written by a later event (here on
 // another route). The clock is the test seam's X-Authkit-Test-Now.
 func TestConfigInvalidLogIsThrottled(t *testing.T) {
-	s := plugin(t)
-	cfg := baseConfig(t)
-	cfg["credentials"] = append(cfg["credentials"].([]any), map[string]any{"username": "carol", "password_hash": "hunter2", "consumer": "alice"})
-	broken := s.StartInstance(t, cfg)
-	good := s.StartInstance(t, baseConfig(t))
+	t.Run("config", func(t *testing.T) {
+		s := plugin(t)
+		cfg := baseConfig(t)
+		cfg["credentials"] = append(cfg["credentials"].([]any), map[string]any{"username": "carol", "password_hash": "hunter2", "consumer": "alice"})
+		checkThrottled(t, s.StartInstance(t, cfg), s.StartInstance(t, baseConfig(t)), "credentials[2].password_hash")
+	})
+	t.Run("credentials_file", func(t *testing.T) {
+		// Compiles, but every request finds the file broken.
+		s := plugin(t)
+		path := filepath.Join(t.TempDir(), "users.json")
+		if err := os.WriteFile(path, []byte(`[{"username":"carol","password_hash":"hunter2","consumer":"alice"}]`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg := baseConfig(t)
+		cfg["credentials_file"] = path
+		checkThrottled(t, s.StartInstance(t, cfg), s.StartInstance(t, baseConfig(t)), "password_hash")
+	})
+}
 
+func checkThrottled(t *testing.T, broken, good *kongwire.Instance, detail string) {
+	t.Helper()
 	t0 := time.UnixMilli(1_800_000_000_000)
 	const n = 300
 	step := 100 * time.Millisecond // 30 s of refusals
@@ -59,7 +76,7 @@ func TestConfigInvalidLogIsThrottled(t *testing.T) {
 		if err != nil || ev.Record.Code != "CONFIG_INVALID" || ev.Record.RouteID != broken.RouteID || ev.Record.Count < 1 {
 			t.Fatalf("line %q: %v", l, err)
 		}
-		if !strings.Contains(ev.Record.Detail, "credentials[2].password_hash") || strings.Contains(l, "hunter2") {
+		if !strings.Contains(ev.Record.Detail, detail) || strings.Contains(l, "hunter2") {
 			t.Fatalf("line %q", l)
 		}
 		sum += ev.Record.Events()
