@@ -33,6 +33,9 @@ type Lockout struct {
 	Window time.Duration
 	now    func() time.Time
 	cap    int
+	// settings are Max and Window as a field of the pair keys
+	// (lockscope.go): routes with other settings count apart.
+	settings string
 
 	mu    sync.Mutex
 	pairs map[[32]byte]*pair
@@ -70,7 +73,7 @@ func newLockout(max int, span time.Duration, capacity int) *Lockout {
 	if max <= 0 || span <= 0 {
 		return nil
 	}
-	return &Lockout{Max: max, Window: span, now: time.Now, cap: capacity, pairs: map[[32]byte]*pair{}}
+	return &Lockout{Max: max, Window: span, now: time.Now, cap: capacity, settings: settingsOf(max, span), pairs: map[[32]byte]*pair{}}
 }
 
 // current returns the pair's live state, dropping one whose window is over.

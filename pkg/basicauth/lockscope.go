@@ -3,6 +3,7 @@ package basicauth
 import (
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
@@ -42,7 +43,7 @@ const lockScopeLabel = "authkit-basic lockout v2"
 
 // digestOf hashes the store's user names and stored hashes in name order,
 // the same on every node that compiles the same credentials.
-func digestOf(users map[string]*user) [32]byte {
+func digestOf(users map[string]*user) string {
 	names := make([]string, 0, len(users))
 	for n := range users {
 		names = append(names, n)
@@ -52,12 +53,17 @@ func digestOf(users map[string]*user) [32]byte {
 	for _, n := range names {
 		fields = append(fields, n, users[n].hash.String())
 	}
-	return secret.Key(fields...)
+	k := secret.Key(fields...)
+	return string(k[:])
+}
+
+// settingsOf is the lockout settings as a key field, computed once.
+func settingsOf(max int, window time.Duration) string {
+	return strconv.Itoa(max) + "/" + strconv.FormatInt(window.Milliseconds(), 10)
 }
 
 // pairKey is the lockout key of (user, client IP) in the store's scope,
 // under this config's max_failures and lockout_seconds.
 func (l *Lockout) pairKey(s *Store, user, ip string) [32]byte {
-	return secret.Key(lockScopeLabel, string(s.digest[:]),
-		strconv.Itoa(l.Max), strconv.FormatInt(l.Window.Milliseconds(), 10), user, ip)
+	return secret.Key(lockScopeLabel, s.digest, l.settings, user, ip)
 }

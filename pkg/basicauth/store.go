@@ -33,7 +33,7 @@ type Store struct {
 	// the users' parameter sets, chosen deterministically.
 	fake *passwd.Hash
 	// digest names the store in the lockout's keys (lockscope.go).
-	digest [32]byte
+	digest string
 	// warning is set when the users' hashes differ in scheme or cost.
 	warning string
 	warned  atomic.Bool // the warning of a credentials_file store was logged
