@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kong-authkit/kong-authkit/internal/kongwire"
+	"github.com/kong-authkit/kong-authkit/internal/promtest"
 	"github.com/kong-authkit/kong-authkit/pkg/authlog"
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
@@ -22,25 +23,25 @@ import (
 // another route). The clock is the test seam's X-Authkit-Test-Now.
 func TestConfigInvalidLogIsThrottled(t *testing.T) {
 	t.Run("config", func(t *testing.T) {
-		s := plugin(t)
+		s, url := metricsPlugin(t)
 		cfg := baseConfig(t)
 		cfg["credentials"] = append(cfg["credentials"].([]any), map[string]any{"username": "carol", "password_hash": "hunter2", "consumer": "alice"})
-		checkThrottled(t, s.StartInstance(t, cfg), s.StartInstance(t, baseConfig(t)), "credentials[2].password_hash")
+		checkThrottled(t, s.StartInstance(t, cfg), s.StartInstance(t, baseConfig(t)), "credentials[2].password_hash", url)
 	})
 	t.Run("credentials_file", func(t *testing.T) {
 		// Compiles, but every request finds the file broken.
-		s := plugin(t)
+		s, url := metricsPlugin(t)
 		path := filepath.Join(t.TempDir(), "users.json")
 		if err := os.WriteFile(path, []byte(`[{"username":"carol","password_hash":"hunter2","consumer":"alice"}]`), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		cfg := baseConfig(t)
 		cfg["credentials_file"] = path
-		checkThrottled(t, s.StartInstance(t, cfg), s.StartInstance(t, baseConfig(t)), "password_hash")
+		checkThrottled(t, s.StartInstance(t, cfg), s.StartInstance(t, baseConfig(t)), "password_hash", url)
 	})
 }
 
-func checkThrottled(t *testing.T, broken, good *kongwire.Instance, detail string) {
+func checkThrottled(t *testing.T, broken, good *kongwire.Instance, detail, metricsURL string) {
 	t.Helper()
 	t0 := time.UnixMilli(1_800_000_000_000)
 	const n = 300
@@ -81,6 +82,11 @@ func checkThrottled(t *testing.T, broken, good *kongwire.Instance, detail string
 		}
 		sum += ev.Record.Events()
 		refusals++
+	}
+	// The metric stays per request.
+	m := promtest.Scrape(t, metricsURL)
+	if got := m.Sum("authkit_decisions_total", map[string]string{"route_id": broken.RouteID, "outcome": "refused", "code": "CONFIG_INVALID"}); got != n {
+		t.Fatalf("authkit_decisions_total counted %v refusals, want %d", got, n)
 	}
 	maxLines := int((end+gateway.RefusalLogInterval-1)/gateway.RefusalLogInterval) + 1
 	if sum != n || refusals > maxLines {
