@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -47,5 +48,49 @@ func TestRefusalGate(t *testing.T) {
 	// The next refusal after a quiet interval is logged at once, alone.
 	if c := g.admit(end.Add(3*RefusalLogInterval), "err", rec); c != 1 {
 		t.Fatalf("first refusal after a quiet interval: count %d", c)
+	}
+}
+
+// TestRefusalGateConcurrent: refusals from many goroutines and tail
+// flushes in between lose and double-count nothing (run with -race).
+func TestRefusalGateConcurrent(t *testing.T) {
+	var g refusalGate
+	rec := &authlog.Record{Code: "CONFIG_INVALID"}
+	start := time.Unix(1_900_000_000, 0)
+	const workers, each = 8, 500
+	counts := make(chan int64, workers*each+workers*each)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				now := start.Add(time.Duration(i) * 50 * time.Millisecond)
+				if c := g.admit(now, "err", rec); c > 0 {
+					counts <- c
+				}
+				if i%50 == 0 {
+					for _, l := range tails.due(now) {
+						if l.rec == rec {
+							counts <- l.n
+						}
+					}
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	for _, l := range tails.due(start.Add(time.Hour)) {
+		if l.rec == rec {
+			counts <- l.n
+		}
+	}
+	close(counts)
+	var sum int64
+	for c := range counts {
+		sum += c
+	}
+	if sum != workers*each {
+		t.Fatalf("counts sum to %d, want %d", sum, workers*each)
 	}
 }
