@@ -138,6 +138,9 @@ func (r *reporter) event(w io.Writer, ev authlog.Event) {
 	if ev.Method != "" {
 		fields = append(fields, ev.Method+" "+ev.Path)
 	}
+	if n := ev.Record.Events(); n > 1 {
+		fields = append(fields, fmt.Sprintf("×%d", n)) // a throttled line: n refusals
+	}
 	if ev.Record.Detail != "" {
 		fields = append(fields, fmt.Sprintf("%q", ev.Record.Detail))
 	}

@@ -50,8 +50,9 @@ type LineRef struct {
 	Reason string `json:"reason"`
 }
 
-// Totals are the whole-input counts. Lines = Events + NotAuthkit +
-// Unparseable; Matched <= Events.
+// Totals are the whole-input counts. Lines = records + NotAuthkit +
+// Unparseable, where a record with a count (Record.Count) is that many
+// Events; Matched <= Events.
 type Totals struct {
 	Lines int64 `json:"lines"`
 	// Events are authkit records read, before filtering.
@@ -160,14 +161,17 @@ func (a *Aggregator) AddUnparseable(source string, lineNo int64, reason string) 
 	}
 }
 
-// Add counts one event (not a line: Totals.Lines is AddLine's) and reports
-// whether it passed the filter.
+// Add counts one record (not a line: Totals.Lines is AddLine's) and reports
+// whether it passed the filter. A record stands for Record.Events() events:
+// the refusals of a config that does not compile are logged once per
+// interval with their count.
 func (a *Aggregator) Add(ev Event) bool {
-	a.totals.Events++
+	n := ev.Record.Events()
+	a.totals.Events += n
 	if !a.filter.Match(ev) {
 		return false
 	}
-	a.totals.Matched++
+	a.totals.Matched += n
 	code := truncateKey(ev.Record.Code)
 	s := a.codes[code]
 	if s == nil {
@@ -183,7 +187,7 @@ func (a *Aggregator) Add(ev Event) bool {
 			a.codes[strings.Clone(code)] = s
 		}
 	}
-	s.count++
+	s.count += n
 	if ev.Record.Status != 0 {
 		s.status = ev.Record.Status
 	}
@@ -195,20 +199,20 @@ func (a *Aggregator) Add(ev Event) bool {
 			s.last = t
 		}
 	}
-	s.outcomes[outcomeIndex(ev.Record.Decision())]++
-	s.plugins.add(ev.Record.Plugin)
+	s.outcomes[outcomeIndex(ev.Record.Decision())] += n
+	s.plugins.add(ev.Record.Plugin, n)
 	route := ev.Route
 	if route == "" {
 		route = ev.RouteName
 	}
-	s.routes.add(route)
+	s.routes.add(route, n)
 	if ev.RouteName != "" && route != ev.RouteName && len(a.routeNames) < MaxKeys {
 		if _, ok := a.routeNames[route]; !ok {
 			a.routeNames[strings.Clone(truncateKey(route))] = strings.Clone(truncateKey(ev.RouteName))
 		}
 	}
-	s.clients.add(ev.Client)
-	s.consumers.add(ev.Consumer)
+	s.clients.add(ev.Client, n)
+	s.consumers.add(ev.Consumer, n)
 	return true
 }
 

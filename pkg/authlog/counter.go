@@ -35,19 +35,20 @@ func newCounter(max int) *counter {
 	return &counter{max: max, counts: make(map[string]int64)}
 }
 
-func (c *counter) add(key string) {
+// add counts n occurrences of key.
+func (c *counter) add(key string, n int64) {
 	key = truncateKey(key)
 	if _, ok := c.counts[key]; ok {
-		c.counts[key]++
+		c.counts[key] += n
 		return
 	}
 	if len(c.counts) >= c.max {
-		c.overflow++
+		c.overflow += n
 		return
 	}
 	// Clone: key may be a substring of a whole log line, which a map key
 	// would otherwise keep alive.
-	c.counts[strings.Clone(key)] = 1
+	c.counts[strings.Clone(key)] = n
 }
 
 // KeyCount is one row of a top list. An empty Key means the events carried

@@ -16,6 +16,8 @@ func FuzzParseLine(f *testing.F) {
 	f.Add([]byte(fileLogLine(f, nil, nil)))
 	f.Add([]byte(`authkit {"code":"X","status":"401"}, client: "`))
 	f.Add([]byte(`{"authkit":{"code":1}}`))
+	f.Add([]byte(`authkit {"code":"CONFIG_INVALID","status":500,"count":42}`))
+	f.Add([]byte(`authkit {"code":"CONFIG_INVALID","count":"-1"}`))
 	f.Add([]byte("authkit {"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, line []byte) {
@@ -34,6 +36,9 @@ func FuzzParseLine(f *testing.F) {
 		}
 		if kind == Other && ev.Record.Code != "" {
 			t.Fatalf("Other with a record")
+		}
+		if n := ev.Record.Events(); n < 1 || n > MaxCount {
+			t.Fatalf("a record stands for %d events", n)
 		}
 	})
 }

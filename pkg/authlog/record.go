@@ -40,6 +40,12 @@ type Record struct {
 	// consumer instead of being refused (a string: a Go false would reach
 	// Kong as nil, kong-go-plugins.md §3.7).
 	Anonymous string `json:"anonymous,omitempty"`
+	// Count is how many refusals an error.log line stands for: a config
+	// that does not compile logs its refusals once per interval (10 s),
+	// counting the requests it refused since its previous line, this
+	// one included. Absent (0) means 1: every other line, and every
+	// serialize value, is one request.
+	Count int64 `json:"count,omitempty"`
 	// Fields carries structured detail such as expected vs received values.
 	Fields map[string]any `json:"fields,omitempty"`
 }
@@ -99,6 +105,14 @@ func stringifyBools(v any) any {
 	default:
 		return v
 	}
+}
+
+// Events is how many events the record stands for: Count, or 1.
+func (r *Record) Events() int64 {
+	if r.Count > 1 {
+		return r.Count
+	}
+	return 1
 }
 
 // FieldNames lists the keys of Fields, sorted (for stable output).

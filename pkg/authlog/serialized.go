@@ -128,6 +128,7 @@ type wireRecord struct {
 	Instance  any `json:"instance_name"`
 	Anonymous any `json:"anonymous"`
 	Outcome   any `json:"outcome"`
+	Count     any `json:"count"`
 	Fields    any `json:"fields"`
 }
 
@@ -180,6 +181,13 @@ func recordFrom(w *wireRecord) (Record, error) {
 		}
 		*f.dst = s
 	}
+	if w.Count != nil {
+		n, err := asCount(w.Count)
+		if err != nil {
+			return r, err
+		}
+		r.Count = n
+	}
 	if w.Fields != nil {
 		fm, ok := w.Fields.(map[string]any)
 		if !ok {
@@ -208,4 +216,30 @@ func asStatus(v any) (int, error) {
 		return 0, fmt.Errorf("%w: status %q is not an HTTP status", ErrWrongType, s)
 	}
 	return int(f), nil
+}
+
+// MaxCount bounds a line's count: a hostile line must not overflow a
+// report's totals. A real line counts the refusals of one config in one
+// interval (10 s), far below it.
+const MaxCount = 1 << 40
+
+// asCount reads a record's count (Record.Count): a positive integer,
+// written as a number or a numeric string.
+func asCount(v any) (int64, error) {
+	var s string
+	switch t := v.(type) {
+	case json.Number:
+		s = t.String()
+	case float64:
+		s = strconv.FormatFloat(t, 'f', -1, 64)
+	case string:
+		s = t
+	default:
+		return 0, fmt.Errorf("%w: count is %T, want a number", ErrWrongType, v)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 || n > MaxCount {
+		return 0, fmt.Errorf("%w: count %q is not a positive integer up to %d", ErrWrongType, s, int64(MaxCount))
+	}
+	return n, nil
 }

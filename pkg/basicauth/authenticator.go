@@ -50,14 +50,14 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	a0 := newAttempt(store, user, pass)
 	var ok bool
 	if a.shared != nil {
-		ip := r.ClientIP()
+		pair := a.lockout.pairKey(store, user, r.ClientIP())
 		var left time.Duration
 		var locked bool
 		if a.cache.cached(a0) {
-			left, locked, err = a.shared.Cached(r, user, ip)
+			left, locked, err = a.shared.Cached(r, pair)
 			ok = !locked
 		} else {
-			ok, left, locked, err = a.shared.Attempt(r, user, ip, a0.key, func() bool { return a.cache.verify(a0) })
+			ok, left, locked, err = a.shared.Attempt(r, pair, a0.key, func() bool { return a.cache.verify(a0) })
 		}
 		if err != nil {
 			return nil, err
@@ -68,20 +68,20 @@ func (a *Authenticator) Authenticate(r *gateway.Request) (*gateway.Identity, err
 	} else if a.lockout == nil {
 		ok = a.cache.cached(a0) || a.cache.verify(a0)
 	} else {
-		ip := r.ClientIP()
+		pair := a.lockout.pairKey(store, user, r.ClientIP())
 		// A locked pair is refused even with the right password, cached
 		// or not; a cached right password needs no slot; anything else
 		// is verified only once it holds one of the pair's slots.
-		if left, locked := a.lockout.Locked(user, ip); locked {
+		if left, locked := a.lockout.Locked(pair); locked {
 			return nil, a.lockedOut(fp, left)
 		}
 		if a.cache.cached(a0) {
-			a.lockout.Succeed(user, ip)
+			a.lockout.Succeed(pair)
 			ok = true
 		} else {
 			var left time.Duration
 			var locked bool
-			if ok, left, locked = a.lockout.Attempt(user, ip, a0.key, func() bool { return a.cache.verify(a0) }); locked {
+			if ok, left, locked = a.lockout.Attempt(pair, a0.key, func() bool { return a.cache.verify(a0) }); locked {
 				return nil, a.lockedOut(fp, left)
 			}
 		}

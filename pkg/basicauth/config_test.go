@@ -14,6 +14,7 @@ import (
 
 	"github.com/kong-authkit/kong-authkit/pkg/credfile"
 	"github.com/kong-authkit/kong-authkit/pkg/passwd"
+	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
 func mustHash(t testing.TB, pw string) string {
@@ -100,32 +101,36 @@ func TestCacheKeyIsLengthPrefixed(t *testing.T) {
 
 func wrong() bool { return false }
 
+// pairOf is a lockout pair key for the Lockout's own tests (the plugin's
+// keys are scoped to a store: lockscope.go).
+func pairOf(user, ip string) [32]byte { return secret.Key(user, ip) }
+
 func TestLockout(t *testing.T) {
 	l := NewLockout(2, time.Minute)
 	now := time.Unix(0, 0)
 	l.now = func() time.Time { return now }
-	l.Attempt("u", "1.1.1.1", [32]byte{1}, wrong)
-	if _, locked := l.Locked("u", "1.1.1.1"); locked {
+	l.Attempt(pairOf("u", "1.1.1.1"), [32]byte{1}, wrong)
+	if _, locked := l.Locked(pairOf("u", "1.1.1.1")); locked {
 		t.Fatal("locked after one failure")
 	}
 	now = now.Add(10 * time.Second)
-	l.Attempt("u", "1.1.1.1", [32]byte{2}, wrong)
-	if left, locked := l.Locked("u", "1.1.1.1"); !locked || left != time.Minute {
+	l.Attempt(pairOf("u", "1.1.1.1"), [32]byte{2}, wrong)
+	if left, locked := l.Locked(pairOf("u", "1.1.1.1")); !locked || left != time.Minute {
 		t.Fatalf("locked=%v left=%v (a lock lasts a whole window)", locked, left)
 	}
 	ran := false
-	if _, _, locked := l.Attempt("u", "1.1.1.1", [32]byte{3}, func() bool { ran = true; return true }); !locked || ran {
+	if _, _, locked := l.Attempt(pairOf("u", "1.1.1.1"), [32]byte{3}, func() bool { ran = true; return true }); !locked || ran {
 		t.Fatal("a locked pair was verified")
 	}
-	if _, locked := l.Locked("u", "2.2.2.2"); locked {
+	if _, locked := l.Locked(pairOf("u", "2.2.2.2")); locked {
 		t.Fatal("another client IP must not be locked")
 	}
 	now = now.Add(time.Minute)
-	if _, locked := l.Locked("u", "1.1.1.1"); locked {
+	if _, locked := l.Locked(pairOf("u", "1.1.1.1")); locked {
 		t.Fatal("still locked after the window")
 	}
-	l.Attempt("u", "1.1.1.1", [32]byte{4}, wrong)
-	l.Attempt("u", "1.1.1.1", [32]byte{5}, func() bool { return true })
+	l.Attempt(pairOf("u", "1.1.1.1"), [32]byte{4}, wrong)
+	l.Attempt(pairOf("u", "1.1.1.1"), [32]byte{5}, func() bool { return true })
 	if l.Len() != 0 {
 		t.Fatal("a success must clear the pair")
 	}
@@ -148,7 +153,7 @@ func TestLockoutReservesBeforeHashing(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, _, locked := l.Attempt("alice", "ip", [32]byte{byte(i)}, slow); locked {
+			if _, _, locked := l.Attempt(pairOf("alice", "ip"), [32]byte{byte(i)}, slow); locked {
 				refused.Add(1)
 			}
 		}()
@@ -172,7 +177,7 @@ func TestLockoutReservesBeforeHashing(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if ok, _, locked := l.Attempt("alice", "ip", [32]byte{9}, right); ok && !locked {
+			if ok, _, locked := l.Attempt(pairOf("alice", "ip"), [32]byte{9}, right); ok && !locked {
 				oks.Add(1)
 			}
 		}()
@@ -191,23 +196,23 @@ func TestLockoutReservesBeforeHashing(t *testing.T) {
 func TestLockoutTableFlood(t *testing.T) {
 	l := newLockout(3, time.Minute, 100)
 	for i := 0; i < 3; i++ {
-		l.Attempt("victim", "attacker", [32]byte{byte(i)}, wrong)
+		l.Attempt(pairOf("victim", "attacker"), [32]byte{byte(i)}, wrong)
 	}
-	l.Attempt("victim", "other-ip", [32]byte{1}, wrong)
-	l.Attempt("victim", "other-ip", [32]byte{2}, wrong)
+	l.Attempt(pairOf("victim", "other-ip"), [32]byte{1}, wrong)
+	l.Attempt(pairOf("victim", "other-ip"), [32]byte{2}, wrong)
 	for i := 0; i < 10_000; i++ {
-		l.Attempt(fmt.Sprintf("spray-%d", i), "attacker", [32]byte{1}, wrong)
+		l.Attempt(pairOf(fmt.Sprintf("spray-%d", i), "attacker"), [32]byte{1}, wrong)
 		if l.Len() > 100 {
 			t.Fatalf("table grew to %d pairs, capacity 100", l.Len())
 		}
 	}
-	if _, locked := l.Locked("victim", "attacker"); !locked {
+	if _, locked := l.Locked(pairOf("victim", "attacker")); !locked {
 		t.Fatal("a flood of other user names evicted a locked pair")
 	}
-	if _, _, locked := l.Attempt("victim", "other-ip", [32]byte{3}, wrong); locked {
+	if _, _, locked := l.Attempt(pairOf("victim", "other-ip"), [32]byte{3}, wrong); locked {
 		t.Fatal("unexpected lock")
 	}
-	if _, locked := l.Locked("victim", "other-ip"); !locked {
+	if _, locked := l.Locked(pairOf("victim", "other-ip")); !locked {
 		t.Fatal("a flood evicted a pair's earlier failures")
 	}
 }

@@ -4,12 +4,10 @@ import (
 	"container/heap"
 	"sync"
 	"time"
-
-	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
 
-// Lockout counts wrong passwords per (username, client IP) in a fixed
-// window. It is also what caps the slow hashing an attacker can cause for
+// Lockout counts wrong passwords per pair, a (username, client IP) in a
+// credential store's scope (pairKey, lockscope.go), in a fixed window. It is also what caps the slow hashing an attacker can cause for
 // one account from one address, so the count is reserved before the hash,
 // not recorded after it: an attempt takes a slot while it is verified
 // (in-flight attempts count against Max), and a pair whose failures plus
@@ -35,6 +33,9 @@ type Lockout struct {
 	Window time.Duration
 	now    func() time.Time
 	cap    int
+	// settings are Max and Window as a field of the pair keys
+	// (lockscope.go): routes with other settings count apart.
+	settings string
 
 	mu    sync.Mutex
 	pairs map[[32]byte]*pair
@@ -72,10 +73,8 @@ func newLockout(max int, span time.Duration, capacity int) *Lockout {
 	if max <= 0 || span <= 0 {
 		return nil
 	}
-	return &Lockout{Max: max, Window: span, now: time.Now, cap: capacity, pairs: map[[32]byte]*pair{}}
+	return &Lockout{Max: max, Window: span, now: time.Now, cap: capacity, settings: settingsOf(max, span), pairs: map[[32]byte]*pair{}}
 }
-
-func lockKey(user, ip string) [32]byte { return secret.Key(user, ip) }
 
 // current returns the pair's live state, dropping one whose window is over.
 func (l *Lockout) current(k [32]byte, now time.Time) *pair {
@@ -89,11 +88,11 @@ func (l *Lockout) current(k [32]byte, now time.Time) *pair {
 
 // Locked reports whether the pair has used up its failures, and for how
 // long it stays locked.
-func (l *Lockout) Locked(user, ip string) (time.Duration, bool) {
+func (l *Lockout) Locked(pair [32]byte) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if p := l.current(lockKey(user, ip), now); p != nil && p.failures >= l.Max {
+	if p := l.current(pair, now); p != nil && p.failures >= l.Max {
 		return p.until.Sub(now), true
 	}
 	return 0, false
@@ -104,8 +103,7 @@ func (l *Lockout) Locked(user, ip string) (time.Duration, bool) {
 // attempt, identified by attempt), runs verify, and records the verdict.
 // It reports locked, with a Retry-After, when no slot is left; verify is
 // then not run.
-func (l *Lockout) Attempt(user, ip string, attempt [32]byte, verify func() bool) (ok bool, retryAfter time.Duration, locked bool) {
-	k := lockKey(user, ip)
+func (l *Lockout) Attempt(k, attempt [32]byte, verify func() bool) (ok bool, retryAfter time.Duration, locked bool) {
 	l.mu.Lock()
 	now := l.now()
 	p := l.current(k, now)
@@ -156,10 +154,10 @@ func (l *Lockout) Attempt(user, ip string, attempt [32]byte, verify func() bool)
 
 // Succeed clears the pair (a password proven right without hashing, from
 // the verified-password cache).
-func (l *Lockout) Succeed(user, ip string) {
+func (l *Lockout) Succeed(pair [32]byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if p := l.pairs[lockKey(user, ip)]; p != nil {
+	if p := l.pairs[pair]; p != nil {
 		p.failures = 0
 		if len(p.inflight) == 0 {
 			l.remove(p)

@@ -65,8 +65,7 @@ func (s *sharedLockout) remember(pair [32]byte, st redisstore.LockState) {
 
 // Cached is the path of a password this node verified before: refused
 // while the pair is locked anywhere, and otherwise the pair is cleared.
-func (s *sharedLockout) Cached(rep redisstore.Reporter, user, ip string) (left time.Duration, locked bool, err error) {
-	pair := lockKey(user, ip)
+func (s *sharedLockout) Cached(rep redisstore.Reporter, pair [32]byte) (left time.Duration, locked bool, err error) {
 	if left, ok := s.lockedHere(pair); ok {
 		return left, true, nil
 	}
@@ -75,10 +74,10 @@ func (s *sharedLockout) Cached(rep redisstore.Reporter, user, ip string) (left t
 		return 0, false, err
 	}
 	if local {
-		if left, locked := s.local.Locked(user, ip); locked {
+		if left, locked := s.local.Locked(pair); locked {
 			return left, true, nil
 		}
-		s.local.Succeed(user, ip)
+		s.local.Succeed(pair)
 		return 0, false, nil
 	}
 	s.remember(pair, st)
@@ -87,8 +86,7 @@ func (s *sharedLockout) Cached(rep redisstore.Reporter, user, ip string) (left t
 
 // Attempt verifies a password under the shared lockout: a slot is reserved
 // in Redis before verify runs, and the verdict recorded after.
-func (s *sharedLockout) Attempt(rep redisstore.Reporter, user, ip string, attempt [32]byte, verify func() bool) (ok bool, left time.Duration, locked bool, err error) {
-	pair := lockKey(user, ip)
+func (s *sharedLockout) Attempt(rep redisstore.Reporter, pair, attempt [32]byte, verify func() bool) (ok bool, left time.Duration, locked bool, err error) {
 	if left, ok := s.lockedHere(pair); ok {
 		return false, left, true, nil
 	}
@@ -119,7 +117,7 @@ func (s *sharedLockout) Attempt(rep redisstore.Reporter, user, ip string, attemp
 	case err != nil:
 		return false, 0, false, err
 	case local:
-		ok, left, locked = s.local.Attempt(user, ip, attempt, verify)
+		ok, left, locked = s.local.Attempt(pair, attempt, verify)
 		return ok, left, locked, nil
 	case st.Locked || st.Busy:
 		s.remember(pair, st)
@@ -142,7 +140,7 @@ func (s *sharedLockout) Attempt(rep redisstore.Reporter, user, ip string, attemp
 	case local:
 		// Redis failed after the reservation: the verdict is kept
 		// locally (no second hash) so it still counts on this node.
-		s.local.Attempt(user, ip, attempt, func() bool { return ok })
+		s.local.Attempt(pair, attempt, func() bool { return ok })
 	default:
 		s.remember(pair, st)
 	}

@@ -32,6 +32,8 @@ type Store struct {
 	// password (caddy's basicauth does the same): the most expensive of
 	// the users' parameter sets, chosen deterministically.
 	fake *passwd.Hash
+	// digest names the store in the lockout's keys (lockscope.go).
+	digest string
 	// warning is set when the users' hashes differ in scheme or cost.
 	warning string
 	warned  atomic.Bool // the warning of a credentials_file store was logged
@@ -85,6 +87,7 @@ func (s *Store) finish() {
 		hashes = append(hashes, u.hash)
 	}
 	s.fake = passwd.FakeFor(hashes)
+	s.digest = digestOf(s.users)
 	if desc, mixed := passwd.MixedCosts(hashes); mixed {
 		s.warning = fmt.Sprintf("password hashes use different schemes or costs: %s. Unknown users are verified against a fake %s hash, so users with a cheaper hash answer a wrong password measurably faster than an unknown user does, which tells that their names exist: rehash them all with one scheme and cost (`authkit hash password`)",
 			desc, s.fake.Params())

@@ -381,7 +381,7 @@ var catalog = withCodes(map[Code]Entry{
 	ConfigInvalid: {
 		Status:  500,
 		Message: "The gateway is misconfigured.",
-		Cause:   "The plugin's configuration cannot be compiled (a bad URL, hash, JWKS, algorithm, or an unreadable credentials file). With `\"outcome\":\"accepted\"` at warn it is a warning, not a refusal: the config works but weakens a guarantee (Basic users whose hashes differ in scheme or cost can be told from unknown users by timing).",
+		Cause:   "The plugin's configuration cannot be compiled (a bad URL, hash, JWKS, algorithm, or an unreadable credentials file). With `\"outcome\":\"accepted\"` at warn it is a warning, not a refusal: the config works but weakens a guarantee (Basic users whose hashes differ in scheme or cost can be told from unknown users by timing). Every request on the route is refused, but error.log gets the refusal's line at most once per 10 s per config and route, with `\"count\"`: the requests refused since the previous line (`authkit logs` adds them up; the metric and the file-log value are per request).",
 		Hint:    "The log line names the field and the reason; run `authkit check kong.yaml` to find every problem offline. For the hash warning, rehash every user with one scheme and cost (`authkit hash password`).",
 		Class:   ClassGateway,
 	},

@@ -24,6 +24,10 @@ type compiledEntry struct {
 	v    any
 	err  error
 	gen  uint64
+	// gates throttle the log lines of the refusals of a config that
+	// does not compile, one per Kong plugin id (refusallog.go).
+	gatesMu sync.Mutex
+	gates   map[string]*refusalGate
 }
 
 var compileGen uint64

@@ -3,7 +3,10 @@
 // Authenticator's verdict into what Kong must do: refuse with a catalog code
 // (status, WWW-Authenticate, JSON body, one `authkit {…}` log line, the
 // `authkit` serialize value for file-log/http-log), or accept (consumer
-// mapping, kong.client.authenticate, the X-Consumer-* headers).
+// mapping, kong.client.authenticate, the X-Consumer-* headers). The one
+// exception to a line per refusal is CONFIG_INVALID: one line per 10 s per
+// config and route, with the count of the refusals it stands for
+// (refusallog.go).
 //
 // Every PDK call is a socket round trip to Kong costing tens of
 // microseconds (kong-go-plugins.md §3.3, §6), more than the crypto on a

@@ -19,6 +19,7 @@ func Run(k Kong, plugin string, meta *Meta, policy func() (*Policy, error), fn f
 	s := &session{kong: k, req: &Request{kong: k, meta: meta}, policy: &Policy{Plugin: plugin}}
 	defer s.count()
 	defer s.recover()
+	s.flushTails()
 	pol, err := policy()
 	if err != nil {
 		s.refuse(errcode.Wrap(errcode.ConfigInvalid, err))

@@ -125,6 +125,10 @@ const (
 // the handler, so tests can prove that a panic is recovered.
 var testPanicHeader string
 
+// testClockHeader is set only in test seam builds: the refusal log's
+// clock, in Unix milliseconds (refusallog.go).
+var testClockHeader string
+
 // Serve runs one access-phase event: it never lets a request through on an
 // error or a panic.
 func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
@@ -132,6 +136,7 @@ func Serve(k Kong, plugin string, meta *Meta, prepare Prepare) {
 	defer s.count() // after recover: a recovered panic is a refusal too
 	defer s.recover()
 
+	s.flushTails()
 	pol, auth, err := prepare()
 	if err != nil {
 		s.refuse(errcode.Wrap(errcode.ConfigInvalid, err))
@@ -241,6 +246,9 @@ type session struct {
 	req    *Request
 	policy *Policy
 	exited bool
+	// gate, when set, throttles the refusal's log line (CONFIG_INVALID:
+	// refusallog.go).
+	gate *refusalGate
 
 	// outcome and code are the decision so far; count records the final
 	// one, once per event. An event that decides nothing (a preflight let
@@ -384,7 +392,12 @@ func (s *session) refuse(e *errcode.Error) {
 	if ent.Class == errcode.ClassClient && s.policy.LogLevel != "" {
 		level = s.policy.LogLevel
 	}
-	_ = s.kong.Log(level, rec.Line())
+	if ent.Code == errcode.ConfigInvalid {
+		// A broken config, or a broken credentials_file: the same cause
+		// for every request until an operator acts (refusallog.go).
+		s.gate = s.req.meta.gate()
+	}
+	s.logRefusal(level, rec)
 	_ = s.kong.SetSerializeValue("authkit", rec.Serialized())
 
 	body := ClientBody(ent)

@@ -4,4 +4,8 @@ package gateway
 
 // Built only with -tags authkit_testseam (the wire-level tests): a request
 // with this header panics inside the handler. Release builds never have it.
-func init() { testPanicHeader = "X-Authkit-Test-Panic" }
+// A request with testClockHeader sets the refusal log's clock.
+func init() {
+	testPanicHeader = "X-Authkit-Test-Panic"
+	testClockHeader = "X-Authkit-Test-Now"
+}
