@@ -2,8 +2,8 @@ package redisstore
 
 import (
 	"crypto/sha256"
-	"io"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
