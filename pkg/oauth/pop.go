@@ -52,6 +52,9 @@ type possession struct {
 	dpopMode string
 	dpop     *dpop.Verifier
 	mtlsMode string
+	// replay is the Redis store of spent proofs (policy redis), closed
+	// with the compiled config (release.go).
+	replay *redisstore.Store
 }
 
 func checkMode(field, v string) (string, error) {
@@ -104,11 +107,13 @@ func (c *Config) compilePossession(leeway time.Duration, shared *redisstore.Sett
 			errs = append(errs, err)
 		}
 		opts.Replay = &sharedReplay{store: store, local: dpop.ProcessStore()}
+		p.replay = store
 	}
 	if p.dpop, err = dpop.NewVerifier(opts); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 || dm == PoPOff && mm == PoPOff {
+		p.close()
 		return nil, errs
 	}
 	return p, nil
