@@ -37,7 +37,7 @@ func Enable(plugin, version string) {
 			decisions, warnings,
 		)
 		proc := prometheus.WrapRegistererWith(prometheus.Labels{"plugin": plugin}, registry)
-		proc.MustRegister(pluginInfo, providerSeconds, cacheHits, cacheMisses, eventRoundTrips, eventSeconds)
+		proc.MustRegister(pluginInfo, providerSeconds, cacheHits, cacheMisses, eventRoundTrips, eventSeconds, held)
 		pluginInfo.WithLabelValues(version).Set(1)
 		resolveCaches()
 		resolvePhases()
