@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kong-authkit/kong-authkit/pkg/errcode"
+	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
 // Pool lifetime. Kong compiles a config per plugin instance and starts new
@@ -62,6 +63,7 @@ func Open(c *Conn) (*Client, error) {
 	if !ok {
 		cl = newClient(c, key)
 		pools[key] = cl
+		metrics.Held(metrics.HeldRedisPools, len(pools))
 	}
 	cl.refs++
 	cl.dialTimeout.Store(int64(c.Timeout))
@@ -90,6 +92,7 @@ func (cl *Client) release() {
 	last := cl.refs == 0
 	if last && pools[cl.key] == cl {
 		delete(pools, cl.key)
+		metrics.Held(metrics.HeldRedisPools, len(pools))
 	}
 	poolsMu.Unlock()
 	if last {
