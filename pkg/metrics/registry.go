@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"regexp"
 	"sync"
 	"sync/atomic"
 
@@ -32,7 +33,11 @@ func Enable(plugin, version string) {
 	defer on.Store(true)
 	enableOnce.Do(func() {
 		registry.MustRegister(
-			collectors.NewGoCollector(),
+			// go_gc_heap_live_bytes (the heap the last GC found live)
+			// besides the default set: a leak shows in it without a
+			// forced GC, where heap_alloc swings with the GC cycle.
+			collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+				collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)})),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 			decisions, warnings,
 		)

@@ -3,18 +3,19 @@ package pluginserver
 import (
 	"log"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/metrics"
 )
 
-// EnvTestLifetimes is a test knob, not a setting: a Go duration
-// ("200ms") that replaces IdleTimeout, ReleaseGrace and
-// metrics.SeriesGrace in a plugin process, so that the churn tests through
-// the plugin binaries (and in real Kong) see configs, pools and series
-// released within seconds. Production processes never set it and get the
-// documented defaults (15 min, 1 min, 5 min). Read once, in Start, before
-// anything is served.
+// EnvTestLifetimes is a test knob, not a setting: "GRACE,IDLE", two Go
+// durations ("200ms,5s"), that replace ReleaseGrace and
+// metrics.SeriesGrace (GRACE) and IdleTimeout (IDLE) in a plugin process,
+// so that the churn tests through the plugin binaries (and in real Kong)
+// see configs, pools and series released within seconds. Production
+// processes never set it and get the documented defaults (1 min, 5 min,
+// 15 min). Read once, in Start, before anything is served.
 const EnvTestLifetimes = "AUTHKIT_TEST_LIFETIMES"
 
 // applyTestLifetimes applies EnvTestLifetimes, saying so on stderr.
@@ -23,12 +24,14 @@ func applyTestLifetimes() {
 	if v == "" {
 		return
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		log.Printf("%s=%q is not a positive duration: ignored", EnvTestLifetimes, v)
+	g, i, _ := strings.Cut(v, ",")
+	grace, err1 := time.ParseDuration(g)
+	idle, err2 := time.ParseDuration(i)
+	if err1 != nil || err2 != nil || grace <= 0 || idle <= 0 {
+		log.Printf("%s=%q is not GRACE,IDLE (two positive durations): ignored", EnvTestLifetimes, v)
 		return
 	}
-	IdleTimeout, ReleaseGrace, metrics.SeriesGrace = d, d, d
-	log.Printf("TEST KNOB %s=%s: idle timeout, release grace and series grace are %s (production: %s, %s, %s)",
-		EnvTestLifetimes, v, d, 15*time.Minute, time.Minute, 5*time.Minute)
+	ReleaseGrace, metrics.SeriesGrace, IdleTimeout = grace, grace, idle
+	log.Printf("TEST KNOB %s=%s: release and series grace %s, idle timeout %s (production: 1m0s, 5m0s, 15m0s)",
+		EnvTestLifetimes, v, grace, idle)
 }
