@@ -28,7 +28,7 @@ func churnChanges() int {
 func churnConfig(p *fakeProvider, redisPort, i int) map[string]any {
 	return map[string]any{
 		"token_mode": "auto", "jwks_uri": fmt.Sprintf("%s/jwks?rotation=%d", p.issuer(), i),
-		"introspection_endpoint": fmt.Sprintf("%s/introspect?rotation=%d", p.issuer(), i),
+		"introspection_endpoint":  fmt.Sprintf("%s/introspect?rotation=%d", p.issuer(), i),
 		"introspection_client_id": "gateway", "introspection_client_secret": "gateway-secret",
 		"allowed_issuers": []any{p.issuer()}, "audiences": []any{"https://api.example.test"}, "realm": "api",
 		"http_timeout_ms": 5000, "policy": "redis", "fault_tolerant": false,
