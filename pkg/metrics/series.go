@@ -71,6 +71,9 @@ const (
 	HeldRoutes          = "routes"
 )
 
+// HeldKinds lists the kind label's values.
+func HeldKinds() []string { return []string{HeldRedisPools, HeldCompiledConfigs, HeldRoutes} }
+
 // Held sets the number of objects of kind the process holds.
 func Held(kind string, n int) {
 	if on.Load() {
