@@ -38,6 +38,9 @@ type Target struct {
 	Metrics   string
 	Redis     *redistest.Server
 	RedisUser string
+	// Poke, when set, runs before each observation of Settle (e.g. a
+	// request that keeps the live instance from being reaped as idle).
+	Poke func()
 }
 
 // Observe takes the figures now.
@@ -72,6 +75,9 @@ func (w Target) Settle(t testing.TB, deadline time.Duration, within func(Figures
 	t.Helper()
 	end := time.Now().Add(deadline)
 	for {
+		if w.Poke != nil {
+			w.Poke()
+		}
 		f := w.Observe(t)
 		if within(f) {
 			return f, true

@@ -24,8 +24,9 @@ import (
 // of all instances in every worker and a new StartInstance each.
 //
 // Here a close deletes exactly the instance Kong names. What Kong never
-// closes (a plugin deleted from the config) is reaped once it has had no
-// event for IdleTimeout, whatever the registry's size; if Kong still uses
+// closes (a plugin deleted from the config, or given a new id with its
+// route) is reaped once it has had no event for IdleTimeout, whatever the
+// registry's size (reapIdle); if Kong still uses
 // one after all, the event answers "no plugin instance", Kong resets the
 // plugin's instances and starts them again, and the request goes on
 // (pb_rpc.lua handle_event). An instance that goes (closed, reaped, or
@@ -34,7 +35,7 @@ import (
 // config, which is released after ReleaseGrace.
 var (
 	// MaxInstances: above it, a start also reaps instances idle for
-	// IdleTimeout at once (otherwise reaping runs at most once per
+	// IdleTimeout at once (otherwise the server's reaper does, every
 	// reapEvery).
 	MaxInstances = 1024
 	// IdleTimeout: an instance without an event for this long is reaped.
@@ -52,7 +53,7 @@ var (
 	ReleaseGrace = time.Minute
 )
 
-// reapEvery bounds how often a StartInstance scans the registry.
+// reapEvery is how often the server looks for idle instances.
 const reapEvery = 10 * time.Second
 
 type instance struct {
@@ -72,9 +73,8 @@ func (inst *instance) close() {
 }
 
 type registry struct {
-	mu       sync.RWMutex
-	m        map[int32]*instance
-	lastReap time.Time // guarded by mu
+	mu sync.RWMutex
+	m  map[int32]*instance
 }
 
 func (r *registry) get(id int32) *instance {
@@ -110,18 +110,51 @@ func (r *registry) add(inst *instance, seq int) (gone []*instance) {
 		gone = append(gone, old)
 	}
 	r.m[inst.id] = inst
-	now := time.Now()
-	if len(r.m) > MaxInstances || now.Sub(r.lastReap) >= min(reapEvery, IdleTimeout) {
-		r.lastReap = now
-		cutoff := now.Add(-IdleTimeout).UnixNano()
-		for id, old := range r.m {
-			if old != inst && old.lastEvent.Load() < cutoff {
-				delete(r.m, id)
-				gone = append(gone, old)
-			}
+	if len(r.m) > MaxInstances {
+		gone = append(gone, r.reapLocked(time.Now(), inst)...)
+	}
+	return gone
+}
+
+// reap drops the instances idle for IdleTimeout and returns them.
+func (r *registry) reap(now time.Time) []*instance {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reapLocked(now, nil)
+}
+
+func (r *registry) reapLocked(now time.Time, keep *instance) (gone []*instance) {
+	cutoff := now.Add(-IdleTimeout).UnixNano()
+	for id, old := range r.m {
+		if old != keep && old.lastEvent.Load() < cutoff {
+			delete(r.m, id)
+			gone = append(gone, old)
 		}
 	}
 	return gone
+}
+
+// reapIdle reaps idle instances every reapEvery (at most IdleTimeout)
+// until stop closes: Kong never closes a deleted plugin's instance, and
+// after the last config change no start may come to reap it. Serve owns
+// it.
+func (s *Server) reapIdle(stop <-chan struct{}) {
+	tick := time.NewTicker(min(reapEvery, IdleTimeout))
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			gone := s.instances.reap(now)
+			for _, inst := range gone {
+				inst.close()
+			}
+			if len(gone) > 0 {
+				s.logf("reaped %d instance(s) idle for %s", len(gone), IdleTimeout)
+			}
+		}
+	}
 }
 
 func (r *registry) remove(id int32) *instance {
@@ -166,7 +199,7 @@ func (s *Server) startInstance(name string, config []byte) (inst *instance, err 
 		old.close()
 	}
 	if len(gone) > 0 {
-		s.logf("dropped %d instance(s) replaced or idle for %s", len(gone), IdleTimeout)
+		s.logf("dropped %d instance(s) replaced, or idle for %s", len(gone), IdleTimeout)
 	}
 	return inst, nil
 }

@@ -181,9 +181,7 @@ func TestStartCloseCyclesStayFlat(t *testing.T) {
 // stay. Every instance that goes (closed by Kong, replaced by a restart
 // with the same __seq__, reaped) has its config value closed, once.
 func TestInstancesThatGoAreClosed(t *testing.T) {
-	defer func(d time.Duration) { IdleTimeout = d }(IdleTimeout)
-	IdleTimeout = time.Hour
-	s, dial := serve(t)
+	s, dial := serve(t) // IdleTimeout: 15 min
 	k := dial()
 	closed := func() map[string]int {
 		closedMu.Lock()
@@ -198,10 +196,10 @@ func TestInstancesThatGoAreClosed(t *testing.T) {
 	k.close(ids[2])
 	k.start(1002, "restarted") // replaces "used"
 	s.instances.get(ids[0]).lastEvent.Store(time.Now().Add(-2 * time.Hour).UnixNano())
-	s.instances.mu.Lock()
-	s.instances.lastReap = time.Time{}
-	s.instances.mu.Unlock()
 	k.start(1004, "new")
+	for _, inst := range s.instances.reap(time.Now()) { // what the reaper does every reapEvery
+		inst.close()
+	}
 	if s.instances.get(ids[0]) != nil {
 		t.Fatal("the idle instance was kept")
 	}

@@ -240,6 +240,9 @@ func Listen(path string) (net.Listener, error) {
 // accept errors (too many open files) are retried with a backoff instead of
 // ending the process, as go-pdk's log.Fatal does.
 func (s *Server) Serve(l net.Listener) error {
+	stop := make(chan struct{})
+	defer close(stop)
+	go s.reapIdle(stop)
 	var backoff time.Duration
 	for {
 		nc, err := l.Accept()
