@@ -38,7 +38,8 @@ func churnDoc(t testing.TB, prov string, redisPort, i int) []byte {
 // id, the Redis password (old ones stay valid for three changes, as in a
 // real rotation) and timeout_ms, the jwks_uri and the introspection
 // endpoint, with a request after each. A new route id makes a new plugin
-// id (Kong's declarative ids derive from the route's), so Kong never
+// id (observed: a plugin without an explicit id gets one derived from its
+// route), so Kong never
 // closes the old instance: it is a deleted plugin's, and the plugin
 // server's reaper frees it once idle. The plugin process must end where it
 // started. The graces and the idle timeout are shortened by the test knob.
