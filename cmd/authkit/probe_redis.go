@@ -84,6 +84,7 @@ func probeRedis(ctx context.Context, f *redisProbeFlags, timeout time.Duration, 
 	if err != nil {
 		return failCheck("redis", target, errcode.Wrap(errcode.ConfigInvalid, err))
 	}
+	defer st.Close()
 	probe := sha256.Sum256(fmt.Appendf(nil, "authkit-probe-%d", time.Now().UnixNano()))
 	steps := []struct {
 		what string

@@ -466,3 +466,7 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+// Pid is the plugin process's id (tests that watch it from outside:
+// /proc/<pid>/fd).
+func (s *Server) Pid() int { return s.cmd.Process.Pid }

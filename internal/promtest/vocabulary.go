@@ -13,7 +13,7 @@ import (
 // CheckVocabulary fails the test for every label value of an authkit_*
 // series that is not in the suite's fixed vocabulary: plugins and routes
 // (what Kong's configuration named), outcomes, catalog codes, caches,
-// endpoints, phases, histogram bounds and the plugin version. A value a
+// endpoints, phases, held-object kinds, histogram bounds and the plugin version. A value a
 // client sent can only get there by being one of these.
 func CheckVocabulary(t testing.TB, s Samples, plugins, routes []string) {
 	t.Helper()
@@ -39,6 +39,7 @@ func CheckVocabulary(t testing.TB, s Samples, plugins, routes []string) {
 			return slices.Contains(metrics.Endpoints(), metrics.Endpoint(v))
 		},
 		"phase": func(v string) bool { return slices.Contains(metrics.Phases(), v) },
+		"kind":  func(v string) bool { return slices.Contains(metrics.HeldKinds(), v) },
 		"le": func(v string) bool {
 			_, err := strconv.ParseFloat(v, 64)
 			return err == nil || v == "+Inf"

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"sync"
 	"sync/atomic"
 
 	"github.com/kong-authkit/kong-authkit/pkg/metrics"
@@ -34,21 +35,70 @@ type memo struct {
 	entry atomic.Pointer[compiledEntry]
 	// route is this instance's decision counters (metrics on only).
 	route atomic.Pointer[metrics.Route]
+
+	// mu orders the slow paths: the first use of entry and route takes a
+	// reference on each, and close gives them back, once. After close a
+	// late request still gets both, without holding them.
+	mu     sync.Mutex
+	closed bool
+}
+
+// acquire returns the compiled entry of key, holding it for this
+// instance unless the instance is closed.
+func (m *memo) acquire(key string) *compiledEntry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.entry.Load(); e != nil {
+		return e
+	}
+	e := acquireEntry(key, !m.closed)
+	m.entry.Store(e)
+	return e
+}
+
+// close gives back what the instance holds (pluginserver closes the
+// instance: Kong closed it, or it was replaced or reaped).
+func (m *memo) close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	e, r := m.entry.Load(), m.route.Load()
+	m.mu.Unlock()
+	if e != nil {
+		e.release()
+	}
+	r.Release()
 }
 
 // metricsRoute returns the decision counters of plugin on this instance's
-// route, kept in the memo so a request does not look them up.
+// route, kept (and held, metrics.Route.Release) in the memo so a request
+// does not look them up.
 func (m *Meta) metricsRoute(plugin string) *metrics.Route {
 	if m == nil {
-		return metrics.ForRoute(plugin, "")
+		r := metrics.ForRoute(plugin, "")
+		r.Release()
+		return r
 	}
 	if m.memo == nil {
-		return metrics.ForRoute(plugin, m.RouteID)
+		r := metrics.ForRoute(plugin, m.RouteID)
+		r.Release()
+		return r
 	}
 	if r := m.memo.route.Load(); r != nil {
 		return r
 	}
+	m.memo.mu.Lock()
+	defer m.memo.mu.Unlock()
+	if r := m.memo.route.Load(); r != nil {
+		return r
+	}
 	r := metrics.ForRoute(plugin, m.RouteID)
+	if m.memo.closed {
+		r.Release()
+	}
 	m.memo.route.Store(r)
 	return r
 }

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"io"
+
 	"github.com/Kong/go-pdk"
 )
 
@@ -42,6 +44,17 @@ func (i *instance[C, A]) ConfigSchema() any { return &i.config }
 
 // Config is the decoded config.
 func (i *instance[C, A]) Config() *C { return &i.config }
+
+// Close is called by the plugin server when the instance goes (Kong
+// closed it, or the server replaced or reaped it): the instance gives
+// back its compiled config and its metrics route, which are released
+// once no instance holds them (Compile, metrics.Route.Release).
+func (i *instance[C, A]) Close() error {
+	if i.meta.memo != nil {
+		i.meta.memo.close()
+	}
+	return nil
+}
 
 // compiled is the config compiled once per process (Compile).
 func (i *instance[C, A]) compiled() (A, error) { return Compile(i.name, &i.meta, i.build) }
@@ -109,7 +122,10 @@ func (p *Inspector[C, A]) run(k Kong, phase func(A, *Exchange)) {
 // A wrong phase signature would compile and never run; these guards fail
 // the build instead.
 var (
-	_ interface{ Access(*pdk.PDK) } = (*Plugin[struct{}, Compiled])(nil)
+	_ interface {
+		Access(*pdk.PDK)
+		io.Closer
+	} = (*Plugin[struct{}, Compiled])(nil)
 	_ interface {
 		Access(*pdk.PDK)
 		Response(*pdk.PDK)

@@ -90,6 +90,7 @@ type RemoteSet struct {
 
 	fetching atomic.Bool
 	fetches  atomic.Int64
+	reported atomic.Int64 // the fetch count whose failure was last reported
 	group    singleflight.Group
 }
 
@@ -98,6 +99,14 @@ type RemoteSet struct {
 func NewRemote(url string, opts RemoteOptions) *RemoteSet {
 	opts = opts.withDefaults()
 	return &RemoteSet{url: url, client: opts.Client, minRefresh: opts.MinRefresh, ttl: opts.TTL, now: opts.Now}
+}
+
+// ClaimFailureReport reports whether the failure of the latest fetch is
+// still to be reported, and marks it reported: a caller that logs a
+// failure once per failed fetch, not once per request.
+func (r *RemoteSet) ClaimFailureReport() bool {
+	n := r.fetches.Load()
+	return r.reported.Swap(n) != n
 }
 
 // URL is the jwks_uri the set is fetched from.

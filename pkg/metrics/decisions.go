@@ -60,12 +60,18 @@ func outcomeIndex(o errcode.Outcome) (int, bool) {
 
 // Route records the decisions of one plugin on one Kong route. Its
 // counters are resolved on first use and kept, so a decision costs an
-// index and an atomic add. Get one per plugin instance (ForRoute) and keep
-// it: the plugin name and route id come from Kong's configuration.
+// index and an atomic add. Get one per plugin instance (ForRoute), keep
+// it while the instance lives and Release it when the instance goes: the
+// plugin name and route id come from Kong's configuration.
 type Route struct {
 	plugin, route string
 	decided       [3][]atomic.Pointer[prometheus.Counter]
 	warned        []atomic.Pointer[prometheus.Counter]
+
+	// refs counts the holders; gen numbers the grace periods, so that
+	// only the latest one's timer deletes. Guarded by routesMu.
+	refs int
+	gen  uint64
 }
 
 var (
@@ -74,19 +80,22 @@ var (
 )
 
 // ForRoute returns the Route of plugin on routeID ("" for a plugin
-// configured on a service or globally). Routes are shared process-wide.
+// configured on a service or globally) and takes a reference on it.
+// Routes are shared process-wide.
 func ForRoute(plugin, routeID string) *Route {
 	k := [2]string{plugin, routeID}
 	routesMu.Lock()
 	defer routesMu.Unlock()
-	if r, ok := routes[k]; ok {
-		return r
+	r, ok := routes[k]
+	if !ok {
+		r = &Route{plugin: plugin, route: routeID, warned: make([]atomic.Pointer[prometheus.Counter], len(codeNames))}
+		for i := range r.decided {
+			r.decided[i] = make([]atomic.Pointer[prometheus.Counter], len(codeNames))
+		}
+		routes[k] = r
+		Held(HeldRoutes, len(routes))
 	}
-	r := &Route{plugin: plugin, route: routeID, warned: make([]atomic.Pointer[prometheus.Counter], len(codeNames))}
-	for i := range r.decided {
-		r.decided[i] = make([]atomic.Pointer[prometheus.Counter], len(codeNames))
-	}
-	routes[k] = r
+	r.refs++
 	return r
 }
 

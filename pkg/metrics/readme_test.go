@@ -33,6 +33,9 @@ func TestReadmeListsEveryMetric(t *testing.T) {
 	for _, c := range metrics.Caches() {
 		want = append(want, "`"+c.String()+"`")
 	}
+	for _, k := range metrics.HeldKinds() {
+		want = append(want, "`"+k+"`")
+	}
 	for _, e := range metrics.Endpoints() {
 		want = append(want, "`"+string(e)+"`")
 	}

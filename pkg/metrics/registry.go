@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"regexp"
 	"sync"
 	"sync/atomic"
 
@@ -32,12 +33,16 @@ func Enable(plugin, version string) {
 	defer on.Store(true)
 	enableOnce.Do(func() {
 		registry.MustRegister(
-			collectors.NewGoCollector(),
+			// go_gc_heap_live_bytes (the heap the last GC found live)
+			// besides the default set: a leak shows in it without a
+			// forced GC, where heap_alloc swings with the GC cycle.
+			collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+				collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)})),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 			decisions, warnings,
 		)
 		proc := prometheus.WrapRegistererWith(prometheus.Labels{"plugin": plugin}, registry)
-		proc.MustRegister(pluginInfo, providerSeconds, cacheHits, cacheMisses, eventRoundTrips, eventSeconds)
+		proc.MustRegister(pluginInfo, providerSeconds, cacheHits, cacheMisses, eventRoundTrips, eventSeconds, held)
 		pluginInfo.WithLabelValues(version).Set(1)
 		resolveCaches()
 		resolvePhases()

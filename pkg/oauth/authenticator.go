@@ -16,6 +16,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/introspect"
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
+	"github.com/kong-authkit/kong-authkit/pkg/provider"
 	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
@@ -46,6 +47,11 @@ type Authenticator struct {
 	introLazy   *lazyIntrospect
 	introPolicy *accesstoken.Policy
 	pop         *possession // nil when proof of possession is off
+
+	// What Close releases (release.go): the Redis stores the config
+	// opened, and the provider client's idle connections.
+	http   *provider.Client
+	stores []*redisstore.Store
 }
 
 // Authenticate extracts the bearer token (RFC 6750 §2) and validates it.

@@ -146,6 +146,7 @@ func (c *Config) validate() (*validated, error) {
 	v.pop, popErrs = c.compilePossession(seconds(*c.LeewaySeconds), v.shared)
 	errs = append(errs, popErrs...)
 	if err := errors.Join(errs...); err != nil {
+		v.pop.close()
 		return nil, err
 	}
 	return v, nil
@@ -208,6 +209,7 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 	timeout := time.Duration(*c.HTTPTimeoutMS) * time.Millisecond
 	httpc := provider.New(timeout)
 	a := &Authenticator{
+		http:        httpc,
 		mode:        *c.TokenMode,
 		queryParam:  c.TokenQueryParam,
 		cookie:      c.TokenCookie,
@@ -258,11 +260,13 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 		if a.verifier, err = accesstoken.NewVerifier(accesstoken.VerifierOptions{
 			AllowedAlgorithms: c.AllowedAlgorithms, RequireTypATJWT: c.RequireTypATJWT, Keys: a.keys, Policy: v.jwtPolicy,
 		}); err != nil {
+			a.Close()
 			return nil, err
 		}
 	}
 	if *c.TokenMode != ModeJWT && v.hasIntro {
 		if err := c.buildIntrospection(a, httpc, disc, v.shared); err != nil {
+			a.Close()
 			return nil, err
 		}
 	}
@@ -281,6 +285,7 @@ func (c *Config) buildIntrospection(a *Authenticator, httpc *provider.Client, di
 	if opts.Shared, err = redisstore.New(shared); err != nil {
 		return err
 	}
+	a.stores = append(a.stores, opts.Shared)
 	if opts.Endpoint != "" {
 		a.intro, err = introspect.New(opts)
 		return err

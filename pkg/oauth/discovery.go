@@ -2,9 +2,11 @@ package oauth
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"golang.org/x/sync/singleflight"
 
@@ -33,20 +35,32 @@ type discovered struct {
 	group   singleflight.Group
 }
 
+// discoveries shares one discovery per issuer and client settings across
+// the process, held weakly (like jwks's registry): an entry lives while a
+// compiled config uses it, so issuers rotated through config changes do
+// not grow the map.
 var (
 	discoveriesMu sync.Mutex
-	discoveries   = map[string]*discovered{}
+	discoveries   = map[string]weak.Pointer[discovered]{}
 )
 
 func discover(issuer string, c *provider.Client, minRefresh, ttl time.Duration) *discovered {
 	key := issuer + "\x00" + c.ConfigKey() + "\x00" + minRefresh.String() + "\x00" + ttl.String()
 	discoveriesMu.Lock()
 	defer discoveriesMu.Unlock()
-	if d, ok := discoveries[key]; ok {
+	if d := discoveries[key].Value(); d != nil {
 		return d
 	}
 	d := &discovered{issuer: issuer, client: c, minRefresh: minRefresh, ttl: ttl}
-	discoveries[key] = d
+	wp := weak.Make(d)
+	discoveries[key] = wp
+	runtime.AddCleanup(d, func(key string) {
+		discoveriesMu.Lock()
+		defer discoveriesMu.Unlock()
+		if discoveries[key] == wp {
+			delete(discoveries, key)
+		}
+	}, key)
 	return d
 }
 

@@ -52,6 +52,9 @@ type possession struct {
 	dpopMode string
 	dpop     *dpop.Verifier
 	mtlsMode string
+	// replay is the Redis store of spent proofs (policy redis), closed
+	// with the compiled config (release.go).
+	replay *redisstore.Store
 }
 
 func checkMode(field, v string) (string, error) {
@@ -100,6 +103,7 @@ func (c *Config) compilePossession(leeway time.Duration, shared *redisstore.Sett
 			errs = append(errs, err)
 		}
 		opts.Replay = &sharedReplay{store: store, local: dpop.ProcessStore()}
+		p.replay = store
 	}
 	if c.DPoPUseNonce {
 		// Nonces rotate once per proof lifetime (RFC 9449 §8.2); with
@@ -113,6 +117,7 @@ func (c *Config) compilePossession(leeway time.Duration, shared *redisstore.Sett
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 || dm == PoPOff && mm == PoPOff {
+		p.close()
 		return nil, errs
 	}
 	return p, nil

@@ -3,6 +3,7 @@ package pluginserver
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -23,22 +24,52 @@ import (
 // of all instances in every worker and a new StartInstance each.
 //
 // Here a close deletes exactly the instance Kong names. What Kong never
-// closes (a plugin deleted from the config) is dropped once the registry
-// holds more than MaxInstances and the instance has had no event for
-// IdleTimeout; if Kong still uses one after all, the event answers "no
-// plugin instance", Kong restarts it and the request goes on (the compiled
-// config behind it is cached process-wide).
+// closes (a plugin deleted from the config, or given a new id with its
+// route) is reaped once it has had no event for IdleTimeout, whatever the
+// registry's size (reapIdle); if Kong still uses
+// one after all, the event answers "no plugin instance", Kong resets the
+// plugin's instances and starts them again, and the request goes on
+// (pb_rpc.lua handle_event). An instance that goes (closed, reaped, or
+// replaced by a restart with the same __seq__) is told so when its config
+// value is an io.Closer: gateway's instances give back their compiled
+// config, which is released after ReleaseGrace.
 var (
+	// MaxInstances: above it, a start also reaps instances idle for
+	// IdleTimeout at once (otherwise the server's reaper does, every
+	// reapEvery).
 	MaxInstances = 1024
-	IdleTimeout  = time.Hour
+	// IdleTimeout: an instance without an event for this long is reaped.
+	// A deleted plugin's config (its Redis pools and connections, its
+	// metrics series) is freed at most IdleTimeout + ReleaseGrace after
+	// its last request; a live route idle this long pays one
+	// StartInstance round trip and, past the grace, one compile.
+	IdleTimeout = 15 * time.Minute
+	// ReleaseGrace is how long a compiled config outlives the last
+	// instance using it: longer than any request may still run on a
+	// closed instance (every provider and Redis wait is bounded by at
+	// most 10 s, timeout_ms and http_timeout_ms), and it keeps a config
+	// warm when Kong restarts its instances (a reset after "no plugin
+	// instance", kong reload).
+	ReleaseGrace = time.Minute
 )
+
+// reapEvery is how often the server looks for idle instances.
+const reapEvery = 10 * time.Second
 
 type instance struct {
 	id        int32
 	name      string
 	started   time.Time
-	lastEvent atomic.Int64 // unix seconds
+	lastEvent atomic.Int64 // unix nanoseconds
 	handlers  map[string]func(*pdk.PDK)
+	config    any
+}
+
+// close tells the instance's config value that the instance is gone.
+func (inst *instance) close() {
+	if c, ok := inst.config.(io.Closer); ok {
+		_ = c.Close()
+	}
 }
 
 type registry struct {
@@ -60,8 +91,9 @@ func (r *registry) len() int {
 
 // add stores inst under Kong's __seq__ (go-pdk ≥ 0.10 semantics: a config
 // started again after a reset gets the same id and replaces the old
-// instance), or under a free random id when Kong sent none.
-func (r *registry) add(inst *instance, seq int) {
+// instance), or under a free random id when Kong sent none. It returns
+// the instances that went: the one replaced and those reaped.
+func (r *registry) add(inst *instance, seq int) (gone []*instance) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if seq > 0 && seq <= 1<<31-1 {
@@ -74,12 +106,52 @@ func (r *registry) add(inst *instance, seq int) {
 			}
 		}
 	}
+	if old := r.m[inst.id]; old != nil {
+		gone = append(gone, old)
+	}
 	r.m[inst.id] = inst
 	if len(r.m) > MaxInstances {
-		cutoff := time.Now().Add(-IdleTimeout).Unix()
-		for id, old := range r.m {
-			if old != inst && old.lastEvent.Load() < cutoff {
-				delete(r.m, id)
+		gone = append(gone, r.reapLocked(time.Now(), inst)...)
+	}
+	return gone
+}
+
+// reap drops the instances idle for IdleTimeout and returns them.
+func (r *registry) reap(now time.Time) []*instance {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reapLocked(now, nil)
+}
+
+func (r *registry) reapLocked(now time.Time, keep *instance) (gone []*instance) {
+	cutoff := now.Add(-IdleTimeout).UnixNano()
+	for id, old := range r.m {
+		if old != keep && old.lastEvent.Load() < cutoff {
+			delete(r.m, id)
+			gone = append(gone, old)
+		}
+	}
+	return gone
+}
+
+// reapIdle reaps idle instances every reapEvery (at most IdleTimeout)
+// until stop closes: Kong never closes a deleted plugin's instance, and
+// after the last config change no start may come to reap it. Serve owns
+// it.
+func (s *Server) reapIdle(stop <-chan struct{}) {
+	tick := time.NewTicker(min(reapEvery, IdleTimeout))
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			gone := s.instances.reap(now)
+			for _, inst := range gone {
+				inst.close()
+			}
+			if len(gone) > 0 {
+				s.logf("reaped %d instance(s) idle for %s", len(gone), IdleTimeout)
 			}
 		}
 	}
@@ -119,10 +191,16 @@ func (s *Server) startInstance(name string, config []byte) (inst *instance, err 
 	if err := json.Unmarshal(config, cfg); err != nil {
 		return nil, fmt.Errorf("decoding config: %w", err)
 	}
-	inst = &instance{name: name, started: time.Now(), handlers: handlersOf(cfg)}
-	inst.lastEvent.Store(inst.started.Unix())
-	s.instances.add(inst, seq)
+	inst = &instance{name: name, started: time.Now(), handlers: handlersOf(cfg), config: cfg}
+	inst.lastEvent.Store(inst.started.UnixNano())
+	gone := s.instances.add(inst, seq)
 	s.logf("started instance %d of %s (config fields unset: %s; from vault references: %s)", inst.id, name, unsetFields(cfg, top), referenced(top))
+	for _, old := range gone {
+		old.close()
+	}
+	if len(gone) > 0 {
+		s.logf("dropped %d instance(s) replaced, or idle for %s", len(gone), IdleTimeout)
+	}
 	return inst, nil
 }
 

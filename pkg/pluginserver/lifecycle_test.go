@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,20 @@ type testConfig struct {
 }
 
 func (c *testConfig) Access(k *pdk.PDK) { _ = k.Log.Notice(c.Message) }
+
+// Close counts the closes of each message's config (io.Closer, the
+// optional interface the server closes an instance's config through).
+func (c *testConfig) Close() error {
+	closedMu.Lock()
+	defer closedMu.Unlock()
+	closedConfigs[c.Message]++
+	return nil
+}
+
+var (
+	closedMu      sync.Mutex
+	closedConfigs = map[string]int{}
+)
 
 // kong is a minimal Kong side for in-process tests: it sends commands and
 // answers every PDK call with an empty frame.
@@ -161,26 +176,48 @@ func TestStartCloseCyclesStayFlat(t *testing.T) {
 	}
 }
 
-// Instances Kong never closes (a deleted plugin) are dropped once the
-// registry is over MaxInstances and they have been idle for IdleTimeout;
-// used ones stay.
-func TestIdleInstancesDroppedOverCap(t *testing.T) {
-	defer func(m int, d time.Duration) { MaxInstances, IdleTimeout = m, d }(MaxInstances, IdleTimeout)
-	MaxInstances, IdleTimeout = 3, time.Hour
-	s, dial := serve(t)
+// Instances Kong never closes (a deleted plugin) are reaped once they have
+// been idle for IdleTimeout, whatever the registry's size; used ones
+// stay. Every instance that goes (closed by Kong, replaced by a restart
+// with the same __seq__, reaped) has its config value closed, once.
+func TestInstancesThatGoAreClosed(t *testing.T) {
+	s, dial := serve(t) // IdleTimeout: 15 min
 	k := dial()
-	ids := []int32{k.start(1, "a"), k.start(2, "b"), k.start(3, "c")}
-	s.instances.get(ids[0]).lastEvent.Store(time.Now().Add(-2 * time.Hour).Unix()) // idle
-	k.start(4, "d")
-	if s.instances.get(ids[0]) != nil {
-		t.Fatal("the idle instance was kept over the cap")
+	closed := func() map[string]int {
+		closedMu.Lock()
+		defer closedMu.Unlock()
+		m := map[string]int{}
+		for k, v := range closedConfigs {
+			m[k] = v
+		}
+		return m
 	}
-	for _, id := range append(ids[1:], 4) {
+	ids := []int32{k.start(1001, "idle"), k.start(1002, "used"), k.start(1003, "closed")}
+	k.close(ids[2])
+	k.start(1002, "restarted") // replaces "used"
+	s.instances.get(ids[0]).lastEvent.Store(time.Now().Add(-2 * time.Hour).UnixNano())
+	k.start(1004, "new")
+	for _, inst := range s.instances.reap(time.Now()) { // what the reaper does every reapEvery
+		inst.close()
+	}
+	if s.instances.get(ids[0]) != nil {
+		t.Fatal("the idle instance was kept")
+	}
+	for _, id := range []int32{1002, 1004} {
 		if s.instances.get(id) == nil {
 			t.Fatalf("instance %d was dropped", id)
 		}
 	}
-	if n := s.instances.len(); n != 3 {
+	got := closed()
+	for _, msg := range []string{"idle", "used", "closed"} {
+		if got[msg] != 1 {
+			t.Errorf("config %q closed %d times, want 1 (all: %v)", msg, got[msg], got)
+		}
+	}
+	if got["restarted"] != 0 || got["new"] != 0 {
+		t.Errorf("a live instance's config was closed: %v", got)
+	}
+	if n := s.instances.len(); n != 2 {
 		t.Fatalf("%d instances", n)
 	}
 }

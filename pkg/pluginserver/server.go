@@ -96,6 +96,7 @@ func Start(constructor func() any, version string, priority int) error {
 		}
 		return writeDump(os.Stdout, info)
 	}
+	applyTestLifetimes()
 	releaseMetrics := startMetrics(version)
 	path, err := SocketPath(prefix)
 	if err != nil {
@@ -239,6 +240,9 @@ func Listen(path string) (net.Listener, error) {
 // accept errors (too many open files) are retried with a backoff instead of
 // ending the process, as go-pdk's log.Fatal does.
 func (s *Server) Serve(l net.Listener) error {
+	stop := make(chan struct{})
+	defer close(stop)
+	go s.reapIdle(stop)
 	var backoff time.Duration
 	for {
 		nc, err := l.Accept()
@@ -342,6 +346,7 @@ func (s *Server) command(c *Conn, call *kpp.RpcCall) (*kpp.RpcReturn, error) {
 		if inst == nil {
 			return nil, fmt.Errorf("no plugin instance %d", cmd.CmdCloseInstance.InstanceId)
 		}
+		inst.close()
 		s.logf("closed instance %d", inst.id)
 		return status(inst), nil
 	case *kpp.RpcCall_CmdHandleEvent:
@@ -374,7 +379,7 @@ func (s *Server) event(c *Conn, ev *kpp.CmdHandleEvent) error {
 	if h == nil {
 		return fmt.Errorf("undefined method %s", ev.EventName)
 	}
-	inst.lastEvent.Store(time.Now().Unix())
+	inst.lastEvent.Store(time.Now().UnixNano())
 	c.beginEvent()
 	k := pdk.Init(c)
 	byPDK.Store(k, c)

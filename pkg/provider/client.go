@@ -218,3 +218,7 @@ func redactURL(raw string) string {
 	u.User, u.RawQuery, u.Fragment, u.RawFragment = nil, "", "", ""
 	return u.String()
 }
+
+// CloseIdleConnections closes the client's idle keep-alive connections
+// (a compiled config released by the gateway); the client stays usable.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }

@@ -27,12 +27,17 @@ import (
 const RetryInterval = time.Second
 
 // Client is one connection pool with its health, shared by every config
-// that names the same Redis (same Conn) in this process: Kong compiles a
-// config per route and restarts instances on every change, and none of
-// that may open new pools.
+// that names the same Redis (same pool key, pool.go) in this process: Kong
+// compiles a config per route and restarts instances on every change, and
+// none of that may open new pools. It lives while a Store holds it.
 type Client struct {
 	conn Conn
 	rdb  redis.UniversalClient
+	key  string
+	refs int // Stores holding it; guarded by poolsMu
+	// dialTimeout (nanoseconds) bounds a dial and a TLS handshake: the
+	// timeout_ms of the newest config that opened the pool.
+	dialTimeout atomic.Int64
 	// setupErr is a configuration problem found when the pool was built
 	// (password_env unset): every operation fails with it.
 	setupErr *errcode.Error
@@ -45,44 +50,6 @@ type Client struct {
 	warned   atomic.Bool // this outage's warning was handed out
 	outages  atomic.Int64
 	failures atomic.Int64
-}
-
-var (
-	clientsMu sync.Mutex
-	clients   = map[string]*Client{}
-)
-
-// maxClients bounds the pools of one process. Pools are never closed (a
-// compiled config may be dropped while a request still uses its store), so
-// the bound guards against a config generator gone wrong: a gateway names
-// a handful of Redis deployments, not dozens.
-const maxClients = 64
-
-// Open returns the shared Client of c, building it on first use. It never
-// dials: go-redis connects lazily, on the first command.
-func Open(c *Conn) (*Client, error) {
-	key := fmt.Sprintf("%#v", *c)
-	clientsMu.Lock()
-	defer clientsMu.Unlock()
-	if cl, ok := clients[key]; ok {
-		return cl, nil
-	}
-	if len(clients) >= maxClients {
-		return nil, fmt.Errorf("redis: more than %d distinct Redis connection settings in one process", maxClients)
-	}
-	quietOnce.Do(func() { redis.SetLogger(quiet{}) })
-	cl := &Client{conn: *c}
-	opts, err := c.options()
-	if err != nil {
-		cl.setupErr = errcode.Wrap(errcode.RedisUnavailable, err).With("redis", c.describe()).With("redis_error", "config")
-		opts, _ = c.withPassword("")
-	}
-	if c.SSL {
-		opts.Dialer = c.tlsDialer(&cl.handshakeFailed)
-	}
-	cl.rdb = redis.NewUniversalClient(opts)
-	clients[key] = cl
-	return cl, nil
 }
 
 // quiet drops go-redis's own log lines: a plugin process's stderr lands in
@@ -132,12 +99,16 @@ func (c *Conn) withPassword(pw string) (*redis.UniversalOptions, error) {
 		Protocol:                 2,
 		DisableIdentity:          true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-		// Every wait is bounded by timeout_ms; the per-operation context
-		// carries the same deadline.
-		DialTimeout:           c.Timeout,
-		ReadTimeout:           c.Timeout,
-		WriteTimeout:          c.Timeout,
-		PoolTimeout:           c.Timeout,
+		// Every wait is bounded by the operation's context, which carries
+		// the config's timeout_ms (Client.do; ContextTimeoutEnabled makes
+		// go-redis use its deadline for dial, read, write and the pool
+		// wait). The pool's own timeouts are only a backstop, the largest
+		// timeout_ms: so timeout_ms is not a pool setting, and configs
+		// that differ only in it share one pool (pool.go).
+		DialTimeout:           poolTimeout,
+		ReadTimeout:           poolTimeout,
+		WriteTimeout:          poolTimeout,
+		PoolTimeout:           poolTimeout,
 		ContextTimeoutEnabled: true,
 		// One retry on a fresh connection: after a Redis restart, pooled
 		// connections are dead and the first command on each fails.
@@ -160,32 +131,37 @@ func (c *Conn) withPassword(pw string) (*redis.UniversalOptions, error) {
 	return o, nil
 }
 
-// tlsDialer dials and completes the TLS handshake itself, so that a
-// handshake that fails or never ends (ssl against a plain Redis port: the
-// server waits for a command line that never comes) is reported as a TLS
-// problem, not as a bare timeout.
-func (c *Conn) tlsDialer(failed *atomic.Bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
+// dialer dials within the client's dial timeout (the timeout_ms of the
+// newest config that opened the pool: go-redis dials in the background,
+// detached from the operation that asked, so the operation's deadline
+// does not end the dial) and, with ssl, completes the TLS handshake
+// itself, so that a handshake that fails or never ends (ssl against a
+// plain Redis port: the server waits for a command line that never comes)
+// is reported as a TLS problem, not as a bare timeout.
+func (cl *Client) dialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
+	c := &cl.conn
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		d := net.Dialer{Timeout: c.Timeout}
+		timeout := time.Duration(cl.dialTimeout.Load())
+		d := net.Dialer{Timeout: timeout}
 		raw, err := d.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
+		if err != nil || !c.SSL {
+			return raw, err
 		}
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName, InsecureSkipVerify: !c.SSLVerify} //nolint:gosec // ssl_verify: false is the operator's explicit, warned choice
 		if cfg.ServerName == "" {
 			cfg.ServerName, _, _ = net.SplitHostPort(addr)
 		}
-		hctx, cancel := context.WithTimeout(ctx, c.Timeout)
+		hctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		tc := tls.Client(raw, cfg)
 		// The operation's deadline may end the wait before this returns:
 		// the flag tells classify that the time went into the handshake.
-		failed.Store(true)
+		cl.handshakeFailed.Store(true)
 		if err := tc.HandshakeContext(hctx); err != nil {
 			raw.Close()
 			return nil, fmt.Errorf("tls: handshake with %s: %w", addr, err)
 		}
-		failed.Store(false)
+		cl.handshakeFailed.Store(false)
 		return tc, nil
 	}
 }

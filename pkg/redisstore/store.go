@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/hex"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,9 +25,11 @@ type Store struct {
 	prefix   string
 	timeout  time.Duration
 	tolerant bool
+	closed   atomic.Bool
 }
 
 // New returns the store of s, or nil with policy local. It does not dial.
+// The store holds its pool until Close.
 func New(s *Settings) (*Store, error) {
 	if s == nil || s.Redis == nil {
 		return nil, nil
@@ -36,6 +39,17 @@ func New(s *Settings) (*Store, error) {
 		return nil, err
 	}
 	return &Store{client: cl, prefix: s.Prefix, timeout: s.Timeout, tolerant: s.FaultTolerant}, nil
+}
+
+// Close gives the store's pool back: the last store of a pool closes it.
+// Call it once no request can use the store any more (operations after it
+// fail with REDIS_UNAVAILABLE); a second Close does nothing. A nil store
+// (policy local) closes too.
+func (s *Store) Close() error {
+	if s != nil && s.closed.CompareAndSwap(false, true) {
+		s.client.release()
+	}
+	return nil
 }
 
 // Client returns the shared connection pool.

@@ -1,0 +1,28 @@
+package oauth
+
+import "io"
+
+// Close releases what the compiled config holds outside itself: its Redis
+// stores (introspection answers, spent DPoP proofs; the last config using
+// a pool closes it) and its provider client's idle connections. The
+// gateway calls it once no instance uses the config and in-flight
+// requests have had gateway.ReleaseGrace to finish; a second call does
+// nothing. The key sets and discovery answers shared process-wide stay.
+func (a *Authenticator) Close() error {
+	for _, s := range a.stores {
+		s.Close()
+	}
+	a.pop.close()
+	if a.http != nil {
+		a.http.CloseIdleConnections()
+	}
+	return nil
+}
+
+func (p *possession) close() {
+	if p != nil {
+		p.replay.Close()
+	}
+}
+
+var _ io.Closer = (*Authenticator)(nil)
