@@ -98,17 +98,42 @@ func (c *answerCache) get(k [32]byte) (*entry, bool) {
 	return nil, false
 }
 
-// put stores e unless its pool already holds a newer answer for k.
+// put stores an active answer e unless a newer answer for k is held: a
+// newer active one, or a newer inactive one (a revocation). The check runs
+// inside the active pool's per-key compute, which revoke also goes
+// through, so a slow active answer cannot slip in behind a revocation.
 func (c *answerCache) put(k [32]byte, e *entry) {
-	pool := c.inactive
-	if e.answer.Active {
-		pool = c.active
-	}
-	pool.Compute(k, func(old *entry, found bool) (*entry, otter.ComputeOp) {
+	c.active.Compute(k, func(old *entry, found bool) (*entry, otter.ComputeOp) {
+		if i, ok := c.inactive.GetIfPresent(k); ok && !i.fetched.Before(e.fetched) {
+			return old, otter.CancelOp
+		}
 		if found && old.fetched.After(e.fetched) {
 			return old, otter.CancelOp
 		}
 		return e, otter.WriteOp
+	})
+}
+
+// revoke stores an inactive answer e (when it is worth keeping: life > 0)
+// and drops every active answer for k fetched no later than e. Without the
+// drop, the older active answer would come back once the inactive entry
+// expired (after the largest negative TTL), and a route caching for longer
+// would accept a revoked token again until its own TTL ran out (RFC 7662
+// §4: a cached answer must not outlive what the provider said since).
+func (c *answerCache) revoke(k [32]byte, e *entry) {
+	if e.life > 0 {
+		c.inactive.Compute(k, func(old *entry, found bool) (*entry, otter.ComputeOp) {
+			if found && old.fetched.After(e.fetched) {
+				return old, otter.CancelOp
+			}
+			return e, otter.WriteOp
+		})
+	}
+	c.active.Compute(k, func(old *entry, found bool) (*entry, otter.ComputeOp) {
+		if found && !old.fetched.After(e.fetched) {
+			return nil, otter.InvalidateOp
+		}
+		return old, otter.CancelOp
 	})
 }
 
@@ -130,17 +155,21 @@ func raise(m *atomic.Int64, d time.Duration) {
 // store keeps a fresh answer for every reader of key k. A newer answer
 // replaces an older one whatever the writer's own TTLs (even a route that
 // caches nothing refreshes what the others read: a revocation it sees
-// reaches them too); an older answer never replaces a newer one.
+// reaches them too, and ends every older active answer for good); an older
+// answer never replaces a newer one.
 func store(cache *answerCache, k [32]byte, a *Answer, fetched, now, checked time.Time) {
 	e := &entry{answer: a, fetched: fetched, checked: checked, life: entryLife(a, fetched, now)}
 	if a.Active {
 		exp, _ := a.Claims["exp"].(float64)
 		e.exp = time.Unix(int64(exp), 0)
 	}
-	if e.life <= 0 {
+	if !a.Active {
+		cache.revoke(k, e)
 		return
 	}
-	cache.put(k, e)
+	if e.life > 0 {
+		cache.put(k, e)
+	}
 }
 
 // entryLife is how long an answer fetched at fetched is worth keeping at
