@@ -90,6 +90,7 @@ type RemoteSet struct {
 
 	fetching atomic.Bool
 	fetches  atomic.Int64
+	reported atomic.Int64 // the fetch count whose failure was last reported
 	group    singleflight.Group
 }
 
@@ -105,6 +106,21 @@ func (r *RemoteSet) URL() string { return r.url }
 
 // Fetches counts the HTTP fetches attempted so far.
 func (r *RemoteSet) Fetches() int64 { return r.fetches.Load() }
+
+// FailureToReport returns the error of the most recent fetch the first
+// time it is asked after that fetch failed, and nil otherwise: each failed
+// fetch is logged once, not once per request (fetches are themselves
+// rate-limited by minRefresh). The mark lives and goes with the set.
+func (r *RemoteSet) FailureToReport() error {
+	err := r.LastError()
+	if err == nil {
+		return nil
+	}
+	if n := r.fetches.Load(); r.reported.Swap(n) == n {
+		return nil
+	}
+	return err
+}
 
 // LastError is the error of the most recent fetch, nil if it succeeded or
 // none happened. While it is set, Lookup may be serving stale keys; the

@@ -381,17 +381,43 @@ func TestRemoteCallerContextEnds(t *testing.T) {
 }
 
 func TestRemoteRegistry(t *testing.T) {
+	before := Registered()
 	opts := RemoteOptions{Client: provider.New(time.Second)}
-	a := Remote("https://idp.example/jwks", opts)
-	b := Remote("https://idp.example/jwks", RemoteOptions{Client: provider.New(time.Second)})
+	a, relA := Remote("https://idp.example/jwks", opts)
+	b, relB := Remote("https://idp.example/jwks", RemoteOptions{Client: provider.New(time.Second)})
 	if a != b {
 		t.Fatal("a restarted plugin instance must reuse the process-wide set")
 	}
-	if Remote("https://idp.example/jwks", RemoteOptions{Client: provider.New(time.Second), MinRefresh: time.Minute}) == a {
+	c, relC := Remote("https://idp.example/jwks", RemoteOptions{Client: provider.New(time.Second), MinRefresh: time.Minute})
+	if c == a {
 		t.Fatal("different options must not share a set")
 	}
-	if Remote("https://other.example/jwks", opts) == a {
+	d, relD := Remote("https://other.example/jwks", opts)
+	if d == a {
 		t.Fatal("different URLs must not share a set")
+	}
+	if n := Registered(); n != before+3 {
+		t.Fatalf("registered %d sets, want %d", n, before+3)
+	}
+	// A set lives while one holder keeps it; released twice is released
+	// once.
+	relA()
+	relA()
+	if again, rel := Remote("https://idp.example/jwks", opts); again != a {
+		t.Fatal("the set was dropped while a holder still had it")
+	} else {
+		rel()
+	}
+	relB()
+	relC()
+	relD()
+	if n := Registered(); n != before {
+		t.Fatalf("after every release %d sets are left, want %d", n, before)
+	}
+	if again, rel := Remote("https://idp.example/jwks", opts); again == a {
+		t.Fatal("a released set came back")
+	} else {
+		rel()
 	}
 }
 

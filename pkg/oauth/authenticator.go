@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/accesstoken"
@@ -16,6 +17,7 @@ import (
 	"github.com/kong-authkit/kong-authkit/pkg/gateway"
 	"github.com/kong-authkit/kong-authkit/pkg/introspect"
 	"github.com/kong-authkit/kong-authkit/pkg/jwks"
+	"github.com/kong-authkit/kong-authkit/pkg/provider"
 	"github.com/kong-authkit/kong-authkit/pkg/redisstore"
 	"github.com/kong-authkit/kong-authkit/pkg/secret"
 )
@@ -46,6 +48,12 @@ type Authenticator struct {
 	introLazy   *lazyIntrospect
 	introPolicy *accesstoken.Policy
 	pop         *possession // nil when proof of possession is off
+
+	// What the compiled config holds of process-wide state, released by
+	// Close (close.go).
+	httpc     *provider.Client
+	releases  []func()
+	closeOnce sync.Once
 }
 
 // Authenticate extracts the bearer token (RFC 6750 §2) and validates it.

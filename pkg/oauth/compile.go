@@ -235,17 +235,24 @@ func (c *Config) build(v *validated) (*Authenticator, error) {
 	}
 	// jwks_min_refresh_seconds 0 is RemoteOptions' "off".
 	remote := jwks.RemoteOptions{Client: httpc, MinRefresh: seconds(*c.JWKSMinRefreshSeconds), TTL: seconds(*c.JWKSCacheTTLSeconds)}
+	a.httpc = httpc
 	var disc *discovered
 	if c.Issuer != "" {
-		disc = discover(c.Issuer, httpc, remote.MinRefresh, remote.TTL)
+		var release func()
+		disc, release = discover(c.Issuer, httpc, remote.MinRefresh, remote.TTL)
+		a.releases = append(a.releases, release)
 	}
 	switch {
 	case v.static != nil:
 		a.keys = v.static
 	case c.JWKSURI != "":
-		a.keys = jwks.Remote(c.JWKSURI, remote)
+		rs, release := jwks.Remote(c.JWKSURI, remote)
+		a.keys = rs
+		a.releases = append(a.releases, release)
 	case disc != nil:
-		a.keys = &discoveredKeys{d: disc, opts: remote}
+		dk := &discoveredKeys{d: disc, opts: remote}
+		a.keys = dk
+		a.releases = append(a.releases, dk.close)
 	}
 	if v.shared.Redis != nil {
 		a.policy.Warnings = append(a.policy.Warnings, v.shared.Warnings()...)

@@ -33,21 +33,41 @@ type discovered struct {
 	group   singleflight.Group
 }
 
+// discoveries holds one discovered per issuer and client settings for the
+// process, counted by the compiled configs that hold it; the last release
+// drops it, so configuration churn does not grow the process.
 var (
 	discoveriesMu sync.Mutex
-	discoveries   = map[string]*discovered{}
+	discoveries   = map[string]*heldDiscovery{}
 )
 
-func discover(issuer string, c *provider.Client, minRefresh, ttl time.Duration) *discovered {
+type heldDiscovery struct {
+	d    *discovered
+	refs int
+}
+
+// discover returns the shared discovered of issuer and its release
+// (idempotent).
+func discover(issuer string, c *provider.Client, minRefresh, ttl time.Duration) (*discovered, func()) {
 	key := issuer + "\x00" + c.ConfigKey() + "\x00" + minRefresh.String() + "\x00" + ttl.String()
 	discoveriesMu.Lock()
 	defer discoveriesMu.Unlock()
-	if d, ok := discoveries[key]; ok {
-		return d
+	h, ok := discoveries[key]
+	if !ok {
+		h = &heldDiscovery{d: &discovered{issuer: issuer, client: c, minRefresh: minRefresh, ttl: ttl}}
+		discoveries[key] = h
 	}
-	d := &discovered{issuer: issuer, client: c, minRefresh: minRefresh, ttl: ttl}
-	discoveries[key] = d
-	return d
+	h.refs++
+	var once sync.Once
+	return h.d, func() {
+		once.Do(func() {
+			discoveriesMu.Lock()
+			defer discoveriesMu.Unlock()
+			if h.refs--; h.refs == 0 && discoveries[key] == h {
+				delete(discoveries, key)
+			}
+		})
+	}
 }
 
 // beforeFlight runs between the check and the flight (tests only: it
@@ -107,16 +127,22 @@ func (d *discovered) metadata(ctx context.Context) (*jwks.Metadata, error) {
 }
 
 // discoveredKeys is the key source of a config with only an issuer: the
-// jwks_uri comes from discovery, the keys from the process-wide RemoteSet.
+// jwks_uri comes from discovery, the keys from the process-wide RemoteSet,
+// held while it is the discovered jwks_uri's and released when discovery
+// names another one or the config is released.
 type discoveredKeys struct {
 	d    *discovered
 	opts jwks.RemoteOptions
 	last atomic.Pointer[remoteFor] // the set for the latest jwks_uri
+
+	mu     sync.Mutex // serialises replacing last and closing
+	closed bool
 }
 
 type remoteFor struct {
-	url string
-	rs  *jwks.RemoteSet
+	url     string
+	rs      *jwks.RemoteSet
+	release func()
 }
 
 // Lookup runs on every JWT, cache hits included (they check their key is
@@ -129,21 +155,47 @@ func (k *discoveredKeys) Lookup(ctx context.Context, kid string) (*jwks.Key, err
 	}
 	r := k.last.Load()
 	if r == nil || r.url != m.JWKSURI {
-		r = &remoteFor{url: m.JWKSURI, rs: jwks.Remote(m.JWKSURI, k.opts)}
-		k.last.Store(r)
+		r = k.follow(m.JWKSURI)
 	}
 	return r.rs.Lookup(ctx, kid)
 }
 
-// current is the RemoteSet behind the keys, once discovery succeeded.
-func (k *discoveredKeys) current() *jwks.RemoteSet {
-	k.d.mu.RLock()
-	m := k.d.meta
-	k.d.mu.RUnlock()
-	if m == nil {
-		return nil
+// follow holds the set of url and releases the one it replaces. After
+// close it still answers (a request in flight), but holds nothing.
+func (k *discoveredKeys) follow(url string) *remoteFor {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if r := k.last.Load(); r != nil && r.url == url {
+		return r
 	}
-	return jwks.Remote(m.JWKSURI, k.opts)
+	rs, release := jwks.Remote(url, k.opts)
+	r := &remoteFor{url: url, rs: rs, release: release}
+	if k.closed {
+		release()
+		return r
+	}
+	if old := k.last.Swap(r); old != nil {
+		old.release()
+	}
+	return r
+}
+
+// current is the RemoteSet behind the keys, once a token was looked up.
+func (k *discoveredKeys) current() *jwks.RemoteSet {
+	if r := k.last.Load(); r != nil {
+		return r.rs
+	}
+	return nil
+}
+
+// close releases the set held.
+func (k *discoveredKeys) close() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.closed = true
+	if r := k.last.Load(); r != nil {
+		r.release()
+	}
 }
 
 var _ jwks.Source = (*discoveredKeys)(nil)

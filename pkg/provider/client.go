@@ -120,6 +120,11 @@ func (c *Client) WithMaxBody(n int64) *Client {
 	return &cp
 }
 
+// CloseIdleConnections closes the client's idle keep-alive connections
+// (the compiled config that built it was released). A request made after
+// it dials again.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
 // Timeout is the bound on one exchange.
 func (c *Client) Timeout() time.Duration { return c.timeout }
 
