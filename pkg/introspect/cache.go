@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/secret"
@@ -137,21 +136,6 @@ func (c *answerCache) revoke(k [32]byte, e *entry) {
 	})
 }
 
-// Storage lifetime. Readers apply their own TTLs, so an entry must be kept
-// as long as the longest TTL of any Client in the process would use it
-// (and an active one never past exp). The maxima only grow; they come from
-// configuration, not from clients.
-var maxTTL, maxNegTTL atomic.Int64
-
-func raise(m *atomic.Int64, d time.Duration) {
-	for {
-		cur := m.Load()
-		if int64(d) <= cur || m.CompareAndSwap(cur, int64(d)) {
-			return
-		}
-	}
-}
-
 // store keeps a fresh answer for every reader of key k. A newer answer
 // replaces an older one whatever the writer's own TTLs (even a route that
 // caches nothing refreshes what the others read: a revocation it sees
@@ -182,9 +166,9 @@ func entryLife(a *Answer, fetched, now time.Time) time.Duration {
 		if !ok {
 			return 0
 		}
-		return min(time.Unix(int64(exp), 0).Sub(now), time.Duration(maxTTL.Load())-now.Sub(fetched))
+		return min(time.Unix(int64(exp), 0).Sub(now), live.maxTTL()-now.Sub(fetched))
 	}
-	return time.Duration(maxNegTTL.Load()) - now.Sub(fetched)
+	return live.maxNegTTL() - now.Sub(fetched)
 }
 
 // secretKey keys the fingerprint of each client secret that goes into

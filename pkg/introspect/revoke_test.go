@@ -58,3 +58,32 @@ func TestOlderActiveAnswerNeverReplacesARevocation(t *testing.T) {
 		t.Fatal("a newer active answer was not stored")
 	}
 }
+
+// TestStorageLifetimeFollowsLiveClients: the storage lifetime is the
+// longest TTL of the Clients in use; a closed Client's TTLs no longer
+// count, and a Client that never introspected never counted.
+func TestStorageLifetimeFollowsLiveClients(t *testing.T) {
+	_, srv := newProvider(t, jsonAnswer(200, `{"active":false}`))
+	basePos, baseNeg := live.maxTTL(), live.maxNegTTL()
+	long := client(t, srv.URL, func(o *Options) { o.CacheTTL = 240 * time.Hour; o.NegativeTTL = 120 * time.Hour })
+	idle := client(t, srv.URL, func(o *Options) { o.CacheTTL = 480 * time.Hour })
+	if live.maxTTL() != basePos {
+		t.Fatal("a Client that never introspected counts in the storage lifetime")
+	}
+	if _, _, err := long.Introspect(t.Context(), freshToken()); err != nil {
+		t.Fatal(err)
+	}
+	if live.maxTTL() != 240*time.Hour || live.maxNegTTL() != 120*time.Hour {
+		t.Fatalf("storage lifetime %v/%v, want the live client's 240h/120h", live.maxTTL(), live.maxNegTTL())
+	}
+	long.Close()
+	long.Close()
+	idle.Close()
+	if live.maxTTL() != basePos || live.maxNegTTL() != baseNeg {
+		t.Fatalf("after Close the storage lifetime is %v/%v, want %v/%v", live.maxTTL(), live.maxNegTTL(), basePos, baseNeg)
+	}
+	// A closed client still answers, without counting again.
+	if _, _, err := long.Introspect(t.Context(), freshToken()); err != nil || live.maxTTL() != basePos {
+		t.Fatalf("closed client: %v, lifetime %v", err, live.maxTTL())
+	}
+}
