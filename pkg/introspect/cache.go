@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/kong-authkit/kong-authkit/pkg/secret"
@@ -98,13 +97,15 @@ func (c *answerCache) get(k [32]byte) (*entry, bool) {
 	return nil, false
 }
 
-// put stores e unless its pool already holds a newer answer for k.
+// put stores an active answer e unless a newer answer for k is held: a
+// newer active one, or a newer inactive one (a revocation). The check runs
+// inside the active pool's per-key compute, which revoke also goes
+// through, so a slow active answer cannot slip in behind a revocation.
 func (c *answerCache) put(k [32]byte, e *entry) {
-	pool := c.inactive
-	if e.answer.Active {
-		pool = c.active
-	}
-	pool.Compute(k, func(old *entry, found bool) (*entry, otter.ComputeOp) {
+	c.active.Compute(k, func(old *entry, found bool) (*entry, otter.ComputeOp) {
+		if i, ok := c.inactive.GetIfPresent(k); ok && !i.fetched.Before(e.fetched) {
+			return old, otter.CancelOp
+		}
 		if found && old.fetched.After(e.fetched) {
 			return old, otter.CancelOp
 		}
@@ -112,35 +113,47 @@ func (c *answerCache) put(k [32]byte, e *entry) {
 	})
 }
 
-// Storage lifetime. Readers apply their own TTLs, so an entry must be kept
-// as long as the longest TTL of any Client in the process would use it
-// (and an active one never past exp). The maxima only grow; they come from
-// configuration, not from clients.
-var maxTTL, maxNegTTL atomic.Int64
-
-func raise(m *atomic.Int64, d time.Duration) {
-	for {
-		cur := m.Load()
-		if int64(d) <= cur || m.CompareAndSwap(cur, int64(d)) {
-			return
-		}
+// revoke stores an inactive answer e (when it is worth keeping: life > 0)
+// and drops every active answer for k fetched no later than e. Without the
+// drop, the older active answer would come back once the inactive entry
+// expired (after the largest negative TTL), and a route caching for longer
+// would accept a revoked token again until its own TTL ran out (RFC 7662
+// §4: a cached answer must not outlive what the provider said since).
+func (c *answerCache) revoke(k [32]byte, e *entry) {
+	if e.life > 0 {
+		c.inactive.Compute(k, func(old *entry, found bool) (*entry, otter.ComputeOp) {
+			if found && old.fetched.After(e.fetched) {
+				return old, otter.CancelOp
+			}
+			return e, otter.WriteOp
+		})
 	}
+	c.active.Compute(k, func(old *entry, found bool) (*entry, otter.ComputeOp) {
+		if found && !old.fetched.After(e.fetched) {
+			return nil, otter.InvalidateOp
+		}
+		return old, otter.CancelOp
+	})
 }
 
 // store keeps a fresh answer for every reader of key k. A newer answer
 // replaces an older one whatever the writer's own TTLs (even a route that
 // caches nothing refreshes what the others read: a revocation it sees
-// reaches them too); an older answer never replaces a newer one.
+// reaches them too, and ends every older active answer for good); an older
+// answer never replaces a newer one.
 func store(cache *answerCache, k [32]byte, a *Answer, fetched, now, checked time.Time) {
 	e := &entry{answer: a, fetched: fetched, checked: checked, life: entryLife(a, fetched, now)}
 	if a.Active {
 		exp, _ := a.Claims["exp"].(float64)
 		e.exp = time.Unix(int64(exp), 0)
 	}
-	if e.life <= 0 {
+	if !a.Active {
+		cache.revoke(k, e)
 		return
 	}
-	cache.put(k, e)
+	if e.life > 0 {
+		cache.put(k, e)
+	}
 }
 
 // entryLife is how long an answer fetched at fetched is worth keeping at
@@ -153,9 +166,9 @@ func entryLife(a *Answer, fetched, now time.Time) time.Duration {
 		if !ok {
 			return 0
 		}
-		return min(time.Unix(int64(exp), 0).Sub(now), time.Duration(maxTTL.Load())-now.Sub(fetched))
+		return min(time.Unix(int64(exp), 0).Sub(now), live.maxTTL()-now.Sub(fetched))
 	}
-	return time.Duration(maxNegTTL.Load()) - now.Sub(fetched)
+	return live.maxNegTTL() - now.Sub(fetched)
 }
 
 // secretKey keys the fingerprint of each client secret that goes into

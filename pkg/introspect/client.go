@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -57,6 +58,8 @@ type Client struct {
 	skey  []byte   // sharedKey(opts), with Shared
 	group singleflight.Group
 	calls atomic.Int64
+	regMu sync.Mutex   // lifetime.go
+	reg   atomic.Int32 // unregistered, registered, closed
 }
 
 // New validates opts and returns a Client.
@@ -84,8 +87,6 @@ func New(opts Options) (*Client, error) {
 	if opts.CacheTTL < 0 || opts.NegativeTTL < 0 {
 		return nil, fmt.Errorf("introspection cache TTLs must be ≥ 0")
 	}
-	raise(&maxTTL, opts.CacheTTL)
-	raise(&maxNegTTL, opts.NegativeTTL)
 	c := &Client{opts: opts, ck: clientKey(opts)}
 	if opts.Shared != nil {
 		c.skey = sharedKey(opts)
@@ -126,6 +127,7 @@ func (c *Client) cached(k [32]byte) (a *Answer, usable, fresh bool) {
 // confirmed within LocalTier is read from Redis first, and a fetched one
 // is written there; ctx carries the redisstore.Reporter of the request.
 func (c *Client) Introspect(ctx context.Context, token string) (*Answer, bool, error) {
+	c.register()
 	k := c.key(token)
 	a, _, fresh := c.cached(k)
 	if c.opts.CacheTTL > 0 || c.opts.NegativeTTL > 0 {

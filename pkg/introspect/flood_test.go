@@ -56,7 +56,12 @@ func newAnswerStore(now *simTime) answerStore {
 
 func (s *answerCacheStore) get(k [32]byte) bool { _, ok := s.c.get(k); return ok }
 func (s *answerCacheStore) set(k [32]byte, life time.Duration, active bool) {
-	s.c.put(k, &entry{answer: &Answer{Active: active}, fetched: s.now.Now(), life: life})
+	e := &entry{answer: &Answer{Active: active}, fetched: s.now.Now(), life: life}
+	if active {
+		s.c.put(k, e)
+		return
+	}
+	s.c.revoke(k, e)
 }
 
 // otterStore is one W-TinyLFU pool for both kinds of answers.

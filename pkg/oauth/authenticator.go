@@ -52,6 +52,9 @@ type Authenticator struct {
 	// opened, and the provider client's idle connections.
 	http   *provider.Client
 	stores []*redisstore.Store
+	// Introspection clients to close (their TTLs leave the storage
+	// lifetime: pkg/introspect/lifetime.go).
+	releases []func()
 }
 
 // Authenticate extracts the bearer token (RFC 6750 §2) and validates it.

@@ -287,7 +287,9 @@ func (c *Config) buildIntrospection(a *Authenticator, httpc *provider.Client, di
 	}
 	a.stores = append(a.stores, opts.Shared)
 	if opts.Endpoint != "" {
-		a.intro, err = introspect.New(opts)
+		if a.intro, err = introspect.New(opts); err == nil {
+			a.releases = append(a.releases, a.intro.Close)
+		}
 		return err
 	}
 	// Endpoint from discovery, resolved on first use; the options are
@@ -296,6 +298,7 @@ func (c *Config) buildIntrospection(a *Authenticator, httpc *provider.Client, di
 		return err
 	}
 	a.introLazy = &lazyIntrospect{d: disc, opts: opts}
+	a.releases = append(a.releases, a.introLazy.close)
 	return nil
 }
 

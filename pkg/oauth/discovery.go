@@ -164,11 +164,12 @@ var _ jwks.Source = (*discoveredKeys)(nil)
 
 // lazyIntrospect resolves introspection_endpoint from discovery on first use.
 type lazyIntrospect struct {
-	d    *discovered
-	opts introspect.Options
-	mu   sync.Mutex
-	c    *introspect.Client
-	ep   string
+	d      *discovered
+	opts   introspect.Options
+	mu     sync.Mutex
+	c      *introspect.Client
+	ep     string
+	closed bool
 }
 
 func (l *lazyIntrospect) client(ctx context.Context) (*introspect.Client, error) {
@@ -188,7 +189,23 @@ func (l *lazyIntrospect) client(ctx context.Context) (*introspect.Client, error)
 		if err != nil {
 			return nil, errcode.Wrap(errcode.ConfigInvalid, err)
 		}
+		if l.c != nil {
+			l.c.Close()
+		}
+		if l.closed {
+			c.Close()
+		}
 		l.c, l.ep = c, m.IntrospectionEndpoint
 	}
 	return l.c, nil
+}
+
+// close closes the client in use (the compiled config is released).
+func (l *lazyIntrospect) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.c != nil {
+		l.c.Close()
+	}
 }

@@ -13,6 +13,9 @@ func (a *Authenticator) Close() error {
 		s.Close()
 	}
 	a.pop.close()
+	for _, release := range a.releases {
+		release()
+	}
 	if a.http != nil {
 		a.http.CloseIdleConnections()
 	}
