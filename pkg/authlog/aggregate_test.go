@@ -22,7 +22,7 @@ func TestAggregator(t *testing.T) {
 	a.Add(ev("A", "authkit-key", "r2", "c1", "", 9))
 	a.Add(ev("B", "authkit-key", "r2", "c1", "", 3))
 	a.AddLine("f", 1, []byte("2026/11/27 10:00:00 [notice] 1#0: plain nginx line"))
-	a.AddLine("f", 2, []byte(`authkit {"code":`))
+	a.AddLine("f", 2, []byte(kongLine("2026/11/27 10:00:00", "notice", `authkit {"code":`, "")))
 	a.AddUnparseable("f", 3, ErrLineTooLong.Error())
 	a.AddLine("f", 4, []byte(kongLine("2026/11/27 10:07:00", "notice", (&Record{Code: "B", Plugin: "authkit-key", Status: 401, RouteID: "r9"}).Line(), reqTrailer)))
 

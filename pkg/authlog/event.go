@@ -19,6 +19,11 @@ const (
 	// SerializedLog is a file-log/http-log JSON entry carrying the record
 	// under the top-level key "authkit" (Record.Serialized).
 	SerializedLog
+	// Foreign is a line that mentions `authkit {` but is not in a shape the
+	// plugins write: nginx quoting a client's header, another plugin
+	// quoting a user, a request line. Such text can be chosen by a client,
+	// so it is never counted as an event; it is counted apart.
+	Foreign
 )
 
 func (k Kind) String() string {
@@ -27,6 +32,8 @@ func (k Kind) String() string {
 		return "error.log"
 	case SerializedLog:
 		return "file-log"
+	case Foreign:
+		return "foreign"
 	default:
 		return "other"
 	}
