@@ -21,6 +21,7 @@ import (
 type logsOptions struct {
 	follow  bool
 	since   string
+	until   string
 	codes   []string
 	plugins []string
 	json    bool
@@ -51,6 +52,7 @@ func newLogsCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&o.follow, "follow", "f", false, "keep reading one FILE as it grows")
 	f.StringVar(&o.since, "since", "", "only events after this: a duration (90m, 1h, 2d) or an RFC 3339 time")
+	f.StringVar(&o.until, "until", "", "only events before this: a duration back from now or an RFC 3339 time")
 	f.StringSliceVar(&o.codes, "code", nil, "only this code (repeatable, case-insensitive)")
 	f.StringSliceVar(&o.plugins, "plugin", nil, "only this plugin (repeatable)")
 	f.BoolVar(&o.json, "json", false, "print one JSON document (with --follow: one JSON object per event, then the summary)")
@@ -68,9 +70,15 @@ func runLogs(cmd *cobra.Command, o *logsOptions, args []string) error {
 		return usageError(fmt.Errorf("--tz: %w", err))
 	}
 	filter := authlog.Filter{Codes: o.codes, Plugins: o.plugins}
+	now := time.Now()
 	if o.since != "" {
-		if filter.Since, err = parseSince(o.since, time.Now()); err != nil {
+		if filter.Since, err = parseSince(o.since, now); err != nil {
 			return usageError(err)
+		}
+	}
+	if o.until != "" {
+		if filter.Until, err = parseSince(o.until, now); err != nil {
+			return usageError(fmt.Errorf("--until%s", strings.TrimPrefix(err.Error(), "--since")))
 		}
 	}
 	agg := authlog.NewAggregator(filter)
@@ -197,12 +205,14 @@ type logsJSON struct {
 	Inputs []string `json:"inputs"`
 	Filter struct {
 		Since   *time.Time `json:"since,omitempty"`
+		Until   *time.Time `json:"until,omitempty"`
 		Codes   []string   `json:"codes,omitempty"`
 		Plugins []string   `json:"plugins,omitempty"`
 	} `json:"filter"`
 	Totals      authlog.Totals    `json:"totals"`
 	Codes       []codeJSON        `json:"codes"`
 	Unparseable []authlog.LineRef `json:"unparseable_lines"`
+	Foreign     []authlog.LineRef `json:"foreign_lines"`
 }
 
 func (r *reporter) report(rep authlog.Report) error {
@@ -213,16 +223,22 @@ func (r *reporter) report(rep authlog.Report) error {
 }
 
 func (r *reporter) reportJSON(rep authlog.Report) error {
-	doc := logsJSON{Inputs: r.inputs, Totals: rep.Totals, Codes: []codeJSON{}, Unparseable: rep.Unparseable}
+	doc := logsJSON{Inputs: r.inputs, Totals: rep.Totals, Codes: []codeJSON{}, Unparseable: rep.Unparseable, Foreign: rep.Foreign}
 	if doc.Inputs == nil {
 		doc.Inputs = []string{}
 	}
 	if !r.filter.Since.IsZero() {
 		doc.Filter.Since = &r.filter.Since
 	}
+	if !r.filter.Until.IsZero() {
+		doc.Filter.Until = &r.filter.Until
+	}
 	doc.Filter.Codes, doc.Filter.Plugins = r.filter.Codes, r.filter.Plugins
 	if doc.Unparseable == nil {
 		doc.Unparseable = []authlog.LineRef{}
+	}
+	if doc.Foreign == nil {
+		doc.Foreign = []authlog.LineRef{}
 	}
 	for _, c := range rep.Codes {
 		ent, ok := errcode.Lookup(errcode.Code(c.Code))
@@ -237,23 +253,11 @@ func (r *reporter) reportJSON(rep authlog.Report) error {
 	return enc.Encode(doc)
 }
 
+// reportText prints the summary for people. Every value that came from a
+// log line goes through esc: logs are untrusted input.
 func (r *reporter) reportText(rep authlog.Report) error {
 	w := &errWriter{w: r.out}
-	t := rep.Totals
-	fmt.Fprintf(w, "%d lines: %d authkit events", t.Lines, t.Events)
-	if t.Matched != t.Events {
-		fmt.Fprintf(w, " (%d match the filters)", t.Matched)
-	}
-	fmt.Fprintf(w, ", %d not authkit, %d unparseable\n", t.NotAuthkit, t.Unparseable)
-	if len(rep.Unparseable) > 0 {
-		fmt.Fprintln(w, "unparseable lines:")
-		for _, u := range rep.Unparseable {
-			fmt.Fprintf(w, "  %s:%d  %s\n", u.Source, u.Line, u.Reason)
-		}
-		if more := t.Unparseable - int64(len(rep.Unparseable)); more > 0 {
-			fmt.Fprintf(w, "  … and %d more\n", more)
-		}
-	}
+	r.totalsText(w, rep)
 	if len(rep.Codes) == 0 {
 		fmt.Fprintln(w, "no authkit events matched")
 		return w.err
@@ -262,33 +266,94 @@ func (r *reporter) reportText(rep authlog.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CODE\tSTATUS\tCOUNT\tFIRST\tLAST")
 	for _, c := range rep.Codes {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", c.Code, statusText(c.Status), c.Count, r.when(c.First), r.when(c.Last))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", esc(c.Code), statusText(c.Status), c.Count, r.when(c.First), r.when(c.Last))
 	}
 	_ = tw.Flush()
 	for _, c := range rep.Codes {
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "%s  %s  %d %s", c.Code, statusText(c.Status), c.Count, plural(c.Count, "event"))
-		if len(c.Plugins) > 0 {
-			fmt.Fprintf(w, "  (%s)", strings.Join(c.Plugins, ", "))
-		}
-		fmt.Fprintln(w)
-		if c.Accepted > 0 {
-			fmt.Fprintf(w, "  accepted   %d warnings about requests that were let through (e.g. stale keys served while the provider failed)\n", c.Accepted)
-		}
-		if c.Anonymous > 0 {
-			fmt.Fprintf(w, "  anonymous  %d fell back to the anonymous consumer instead of being refused\n", c.Anonymous)
-		}
-		fmt.Fprintf(w, "  routes     %s\n", topText(c.Routes))
-		fmt.Fprintf(w, "  clients    %s\n", topText(c.Clients))
-		fmt.Fprintf(w, "  consumers  %s\n", topText(c.Consumers))
-		if ent, ok := errcode.Lookup(errcode.Code(c.Code)); ok {
-			fmt.Fprintf(w, "  cause      %s\n", ent.Cause)
-			fmt.Fprintf(w, "  fix        %s\n", ent.Hint)
-		} else {
-			fmt.Fprintln(w, "  cause      not in this CLI's catalog (a newer plugin, or not an authkit code)")
-		}
+		r.codeText(w, c)
 	}
 	return w.err
+}
+
+// totalsText prints the counts of the whole input: events, ordinary lines,
+// damaged lines, lines quoting a record that the plugins did not write, and
+// events whose time could not be read.
+func (r *reporter) totalsText(w io.Writer, rep authlog.Report) {
+	t := rep.Totals
+	fmt.Fprintf(w, "%d lines: %d authkit events", t.Lines, t.Events)
+	if t.Matched != t.Events {
+		fmt.Fprintf(w, " (%d match the filters)", t.Matched)
+	}
+	fmt.Fprintf(w, ", %d not authkit, %d unparseable\n", t.NotAuthkit, t.Unparseable)
+	refsText(w, "unparseable lines:", rep.Unparseable, t.Unparseable, true)
+	if t.Foreign > 0 {
+		fmt.Fprintf(w, "%d %s mention authkit but %s not written by the plugins (not counted):\n", t.Foreign, plural(t.Foreign, "line"), wereWas(t.Foreign))
+		refsText(w, "", rep.Foreign, t.Foreign, false)
+	}
+	if t.Untimed > 0 {
+		fmt.Fprintf(w, "%d %s had no readable time", t.Untimed, plural(t.Untimed, "event"))
+		if r.filter.Windowed() {
+			fmt.Fprintln(w, " and were excluded by --since/--until")
+		} else {
+			fmt.Fprintln(w, " (counted, but not in FIRST/LAST)")
+		}
+	}
+}
+
+// refsText lists where lines are, with their reason when it varies.
+func refsText(w io.Writer, title string, refs []authlog.LineRef, total int64, reasons bool) {
+	if len(refs) == 0 {
+		return
+	}
+	if title != "" {
+		fmt.Fprintln(w, title)
+	}
+	for _, u := range refs {
+		if reasons {
+			fmt.Fprintf(w, "  %s:%d  %s\n", esc(u.Source), u.Line, esc(u.Reason))
+		} else {
+			fmt.Fprintf(w, "  %s:%d\n", esc(u.Source), u.Line)
+		}
+	}
+	if more := total - int64(len(refs)); more > 0 {
+		fmt.Fprintf(w, "  … and %d more\n", more)
+	}
+}
+
+func wereWas(n int64) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
+}
+
+// codeText prints one code's block.
+func (r *reporter) codeText(w io.Writer, c authlog.CodeReport) {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%s  %s  %d %s", esc(c.Code), statusText(c.Status), c.Count, plural(c.Count, "event"))
+	if len(c.Plugins) > 0 {
+		plugins := make([]string, len(c.Plugins))
+		for i, p := range c.Plugins {
+			plugins[i] = esc(p)
+		}
+		fmt.Fprintf(w, "  (%s)", strings.Join(plugins, ", "))
+	}
+	fmt.Fprintln(w)
+	if c.Accepted > 0 {
+		fmt.Fprintf(w, "  accepted   %d warnings about requests that were let through (e.g. stale keys served while the provider failed)\n", c.Accepted)
+	}
+	if c.Anonymous > 0 {
+		fmt.Fprintf(w, "  anonymous  %d fell back to the anonymous consumer instead of being refused\n", c.Anonymous)
+	}
+	fmt.Fprintf(w, "  routes     %s\n", topText(c.Routes))
+	fmt.Fprintf(w, "  clients    %s\n", topText(c.Clients))
+	fmt.Fprintf(w, "  consumers  %s\n", topText(c.Consumers))
+	if ent, ok := errcode.Lookup(errcode.Code(c.Code)); ok {
+		fmt.Fprintf(w, "  cause      %s\n", ent.Cause)
+		fmt.Fprintf(w, "  fix        %s\n", ent.Hint)
+	} else {
+		fmt.Fprintln(w, "  cause      not in this CLI's catalog (a newer plugin, or not an authkit code)")
+	}
 }
 
 func (r *reporter) when(t time.Time) string {
@@ -319,12 +384,12 @@ func topText(t authlog.Top) string {
 	}
 	parts := make([]string, 0, len(t.Top)+1)
 	for _, k := range t.Top {
-		label := k.Key
+		label := esc(k.Key)
 		switch {
 		case label == "":
 			label = "-"
 		case k.Name != "":
-			label = k.Name + " (" + k.Key + ")"
+			label = esc(k.Name) + " (" + label + ")"
 		}
 		parts = append(parts, fmt.Sprintf("%s ×%d", label, k.Count))
 	}
