@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -26,6 +28,8 @@ type logsOptions struct {
 	plugins []string
 	json    bool
 	tz      string
+	config  string
+	admin   string
 	poll    time.Duration
 	maxLine int
 }
@@ -56,6 +60,8 @@ func newLogsCmd() *cobra.Command {
 	f.StringSliceVar(&o.codes, "code", nil, "only this code (repeatable, case-insensitive)")
 	f.StringSliceVar(&o.plugins, "plugin", nil, "only this plugin (repeatable)")
 	f.BoolVar(&o.json, "json", false, "print one JSON document (with --follow: one JSON object per event, then the summary)")
+	f.StringVar(&o.config, "config", "", "name routes and services from this DB-less declarative config (kong.yaml)")
+	f.StringVar(&o.admin, "admin-url", "", "name routes and services from Kong's Admin API (e.g. http://127.0.0.1:8001)")
 	f.StringVar(&o.tz, "tz", "Local", "time zone of error.log timestamps, which nginx writes without an offset (e.g. UTC)")
 	f.DurationVar(&o.poll, "poll", 250*time.Millisecond, "--follow polling interval")
 	f.IntVar(&o.maxLine, "max-line", authlog.DefaultMaxLine, "longer lines are skipped and counted as unparseable")
@@ -84,6 +90,9 @@ func runLogs(cmd *cobra.Command, o *logsOptions, args []string) error {
 	agg := authlog.NewAggregator(filter)
 	agg.Parser.Location = loc
 	r := &reporter{out: cmd.OutOrStdout(), json: o.json, loc: loc, filter: filter}
+	if r.names, err = loadNames(cmd, o); err != nil {
+		return err
+	}
 
 	if o.follow {
 		if len(args) != 1 || args[0] == "-" {
@@ -129,6 +138,32 @@ func runLogs(cmd *cobra.Command, o *logsOptions, args []string) error {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// loadNames reads the route names --config or --admin-url give. A config
+// or an Admin API that cannot be read is an error (exit 1): the operator
+// asked for names, and a report without them would look like one with.
+func loadNames(cmd *cobra.Command, o *logsOptions) (routeNames, error) {
+	names := routeNames{}
+	if o.config != "" {
+		n, unnamed, err := loadConfigNames(o.config)
+		if err != nil {
+			return nil, &exitError{code: 1, err: fmt.Errorf("--config: %w", err)}
+		}
+		if unnamed > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "authkit logs: %s: %d %s neither an id nor a name: Kong gives such routes random ids, which only --admin-url can name\n",
+				o.config, unnamed, map[bool]string{true: "route has", false: "routes have"}[unnamed == 1])
+		}
+		maps.Copy(names, n)
+	}
+	if o.admin != "" {
+		n, err := fetchAdminNames(cmd.Context(), http.DefaultClient, o.admin)
+		if err != nil {
+			return nil, &exitError{code: 1, err: fmt.Errorf("--admin-url: %w", err)}
+		}
+		maps.Copy(names, n)
+	}
+	return names, nil
 }
 
 // scan feeds every line of in to agg. It holds one line at a time (see
@@ -189,6 +224,7 @@ type reporter struct {
 	loc    *time.Location
 	filter authlog.Filter
 	inputs []string
+	names  routeNames
 }
 
 // codeJSON is one code in the JSON document: the counts plus the catalog's
@@ -216,6 +252,7 @@ type logsJSON struct {
 }
 
 func (r *reporter) report(rep authlog.Report) error {
+	r.names.name(&rep)
 	if r.json {
 		return r.reportJSON(rep)
 	}
@@ -388,8 +425,12 @@ func topText(t authlog.Top) string {
 		switch {
 		case label == "":
 			label = "-"
+		case k.Name != "" && k.Service != "":
+			label = esc(k.Name) + " (" + label + ", service " + esc(k.Service) + ")"
 		case k.Name != "":
 			label = esc(k.Name) + " (" + label + ")"
+		case k.Service != "":
+			label += " (service " + esc(k.Service) + ")"
 		}
 		parts = append(parts, fmt.Sprintf("%s ×%d", label, k.Count))
 	}
