@@ -14,3 +14,19 @@ func TestUUIDV5(t *testing.T) {
 		}
 	}
 }
+
+// TestDeclarativeIDMatchesKong: ids real Kong 3.9.3 gave (GET /routes and
+// /services of a DB-less gateway) to entities declared by name only, one
+// route nested under its service and one at the top level.
+func TestDeclarativeIDMatchesKong(t *testing.T) {
+	for _, tc := range []struct{ entity, name, want string }{
+		{"routes", "basic-demo", "a0a10d12-03a2-54da-9bcd-bd4d4595f8f5"},
+		{"routes", "oauth-demo", "69dc3e1a-9a51-5c19-bd97-07a073469081"},
+		{"routes", "top-level", "1c9c77c1-ed08-51c3-91d4-9a3bac4bc04e"},
+		{"services", "echo", "adbd70b3-4224-5183-a52a-179d7b34ab5b"},
+	} {
+		if got := declarativeID(tc.entity, tc.name); got != tc.want {
+			t.Errorf("%s %s: %s, want %s (Kong's)", tc.entity, tc.name, got, tc.want)
+		}
+	}
+}
