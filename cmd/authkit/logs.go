@@ -152,7 +152,7 @@ func loadNames(cmd *cobra.Command, o *logsOptions) (routeNames, error) {
 		}
 		if unnamed > 0 {
 			fmt.Fprintf(cmd.ErrOrStderr(), "authkit logs: %s: %d %s neither an id nor a name: Kong gives such routes random ids, which only --admin-url can name\n",
-				o.config, unnamed, map[bool]string{true: "route has", false: "routes have"}[unnamed == 1])
+				o.config, unnamed, oneOrMore(int64(unnamed), "route has", "routes have"))
 		}
 		maps.Copy(names, n)
 	}
@@ -324,13 +324,13 @@ func (r *reporter) totalsText(w io.Writer, rep authlog.Report) {
 	fmt.Fprintf(w, ", %d not authkit, %d unparseable\n", t.NotAuthkit, t.Unparseable)
 	refsText(w, "unparseable lines:", rep.Unparseable, t.Unparseable, true)
 	if t.Foreign > 0 {
-		fmt.Fprintf(w, "%d %s mention authkit but %s not written by the plugins (not counted):\n", t.Foreign, plural(t.Foreign, "line"), wereWas(t.Foreign))
+		fmt.Fprintf(w, "%d %s authkit but %s not written by the plugins (not counted):\n", t.Foreign, oneOrMore(t.Foreign, "line mentions", "lines mention"), oneOrMore(t.Foreign, "was", "were"))
 		refsText(w, "", rep.Foreign, t.Foreign, false)
 	}
 	if t.Untimed > 0 {
-		fmt.Fprintf(w, "%d %s had no readable time", t.Untimed, plural(t.Untimed, "event"))
+		fmt.Fprintf(w, "%d %s no readable time", t.Untimed, oneOrMore(t.Untimed, "event had", "events had"))
 		if r.filter.Windowed() {
-			fmt.Fprintln(w, " and were excluded by --since/--until")
+			fmt.Fprintf(w, " and %s excluded by --since/--until\n", oneOrMore(t.Untimed, "was", "were"))
 		} else {
 			fmt.Fprintln(w, " (counted, but not in FIRST/LAST)")
 		}
@@ -357,11 +357,11 @@ func refsText(w io.Writer, title string, refs []authlog.LineRef, total int64, re
 	}
 }
 
-func wereWas(n int64) string {
+func oneOrMore(n int64, one, more string) string {
 	if n == 1 {
-		return "was"
+		return one
 	}
-	return "were"
+	return more
 }
 
 // codeText prints one code's block.
