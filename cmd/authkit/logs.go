@@ -43,13 +43,20 @@ func newLogsCmd() *cobra.Command {
 			"`authkit` key) from the files given, or from stdin when there are none or FILE is \"-\",\n" +
 			"and prints per code: count, first and last time, top routes, clients and consumers, and\n" +
 			"the catalog's cause and fix. Input is streamed: files of any size use constant memory.\n" +
-			"Unparseable lines are counted and located, never fatal. Exit status 1 only when a file\n" +
-			"cannot be opened.\n\n" +
+			"Unparseable lines are counted and located, never fatal. Exit status 1 only when a file,\n" +
+			"--config or --admin-url cannot be read.\n\n" +
+			"Lines may carry a collector's prefix: docker compose logs [-t], docker logs -t, kubectl\n" +
+			"logs --prefix --timestamps, journalctl (short or short-iso). Only the plugins' own lines\n" +
+			"count (error.log: `[kong] pb_rpc.lua:N authkit {` right after nginx's prefix; file-log: the\n" +
+			"top-level `authkit` member); other lines quoting `authkit {` are counted apart. Values are\n" +
+			"printed with control characters escaped. Events without a readable time are counted and\n" +
+			"excluded by --since/--until.\n\n" +
 			"--follow tails one file (polling; survives truncation and rotation), prints each matching\n" +
 			"event as it arrives and the summary on Ctrl-C. It starts at the end of the file, or at the\n" +
 			"beginning when --since is given.",
 		Example: "  authkit logs /usr/local/kong/logs/error.log --since 1h\n" +
-			"  kubectl logs deploy/kong | authkit logs --code BASIC_LOCKED_OUT --json\n" +
+			"  docker compose -f deploy/compose.yaml logs -t kong | authkit logs --since 1h --config kong.yaml\n" +
+			"  kubectl logs --prefix --timestamps deploy/kong | authkit logs --code BASIC_LOCKED_OUT --json\n" +
 			"  authkit logs -f /tmp/file-log.json --plugin authkit-oauth",
 		RunE: func(cmd *cobra.Command, args []string) error { return runLogs(cmd, o, args) },
 	}
