@@ -44,9 +44,10 @@ func (k Kind) String() string {
 // empty: error.log has no route name or consumer object, file-log has no
 // log level.
 type Event struct {
-	// Time is when Kong wrote the line (error.log, in the parser's
-	// location) or started the request (file-log started_at). Zero when the
-	// line carries no timestamp.
+	// Time is when Kong wrote the line (error.log: a collector's RFC 3339
+	// time when the line has one, else nginx's, in the parser's location,
+	// else a syslog stamp's) or started the request (file-log started_at).
+	// Zero when no time on the line could be read.
 	Time time.Time
 	// Level is the nginx level as written ("notice", "error", "warn"…);
 	// empty for file-log entries.
