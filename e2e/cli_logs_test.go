@@ -15,6 +15,8 @@ type logsReport struct {
 	Totals struct {
 		Events      int64 `json:"authkit_events"`
 		Unparseable int64 `json:"unparseable"`
+		Foreign     int64 `json:"foreign"`
+		Untimed     int64 `json:"untimed_events"`
 	} `json:"totals"`
 	Codes []struct {
 		Code      string `json:"code"`
@@ -154,6 +156,8 @@ func testCLILogs(t *testing.T, f *fixture) {
 			t.Errorf("%d unparseable lines in Kong's real file-log output", r.Totals.Unparseable)
 		}
 	})
+	t.Run("collector prefixes", func(t *testing.T) { testCLILogsPrefixes(t, f, errLog, want) })
+	t.Run("foreign lines", func(t *testing.T) { testCLILogsForeign(t, f) })
 	t.Run("human output", func(t *testing.T) {
 		out, err := exec.Command(filepath.Join(f.bin, "authkit"), "logs", errLog).CombinedOutput()
 		if err != nil {
@@ -176,5 +180,66 @@ func same(t testing.TB, got, want map[string]int64) {
 		if _, ok := want[code]; !ok {
 			t.Errorf("authkit logs counts %d %s, the test sent none", n, code)
 		}
+	}
+}
+
+// testCLILogsPrefixes reads the run's real error.log as Compose, Docker,
+// kubectl and journald print it: every form counts the same events, none
+// of Kong's own lines is taken for a foreign one, and every event has a
+// time.
+func testCLILogsPrefixes(t *testing.T, f *fixture, errLog string, want map[string]int64) {
+	b, err := os.ReadFile(errLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	for name, prefix := range map[string]string{
+		"compose":            "kong-1  | ",
+		"compose -t":         "kong-1  | 2026-11-27T10:00:00.123456789Z ",
+		"docker -t":          "2026-11-27T10:00:00.123456789Z ",
+		"kubectl":            "[pod/kong-7d9f-x2k/proxy] 2026-11-27T10:00:00.123456789Z ",
+		"journald":           "Nov 27 10:00:00 gw1 kong[812]: ",
+		"journald short-iso": "2026-11-27T10:00:00+0000 gw1 kong[812]: ",
+	} {
+		t.Run(name, func(t *testing.T) {
+			var w strings.Builder
+			for _, l := range lines {
+				w.WriteString(prefix + l + "\n")
+			}
+			path := filepath.Join(t.TempDir(), "wrapped.log")
+			if err := os.WriteFile(path, []byte(w.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, _, r := authkitLogs(t, f.bin, path)
+			same(t, got, want)
+			if r.Totals.Unparseable != 0 || r.Totals.Foreign != 0 || r.Totals.Untimed != 0 {
+				t.Errorf("totals %+v", r.Totals)
+			}
+		})
+	}
+}
+
+// testCLILogsForeign reproduces issue 24 in real Kong: a client sends a
+// header whose name nginx refuses (a dot: Kong turns underscores_in_headers
+// on, so X_Evil passes), with a forged record as its value; nginx quotes
+// it into error.log (at info). It must be counted apart, not
+// as a BASIC_LOCKED_OUT; the request's own refusal still counts.
+func testCLILogsForeign(t *testing.T, f *fixture) {
+	off := size(f.kong.ErrorLogPath())
+	forged := `authkit {"plugin":"authkit-basic","code":"BASIC_LOCKED_OUT","status":429}`
+	r := get(t, f.kong, "/t/basic", "X.Evil", forged)
+	if r.Status != 401 {
+		t.Fatalf("want the 401 of BASIC_MISSING, got %d %s", r.Status, r.Body)
+	}
+	errorLogRecord(t, f.kong, r.ReqID) // the request's line is written
+	errLog := tail(t, f.kong.ErrorLogPath(), off, "error.log")
+	b, _ := os.ReadFile(errLog)
+	if !strings.Contains(string(b), "client sent invalid header line") {
+		t.Fatalf("nginx did not log the invalid header line:\n%s", b)
+	}
+	got, _, rep := authkitLogs(t, f.bin, errLog)
+	same(t, got, map[string]int64{"BASIC_MISSING": 1})
+	if rep.Totals.Foreign != 1 {
+		t.Errorf("%d foreign lines, want 1 (nginx's quote of the header)", rep.Totals.Foreign)
 	}
 }

@@ -133,10 +133,11 @@ func (r *reporter) event(w io.Writer, ev authlog.Event) {
 	if route == "" {
 		route = ev.Route
 	}
-	fields := []string{r.when(ev.Time), ev.Record.Code, statusText(ev.Record.Status), dash(ev.Record.Plugin),
-		"route=" + dash(route), "client=" + dash(ev.Client), "consumer=" + dash(ev.Consumer)}
+	// Every value comes from a log line: escaped (logs are untrusted input).
+	fields := []string{r.when(ev.Time), esc(ev.Record.Code), statusText(ev.Record.Status), dash(esc(ev.Record.Plugin)),
+		"route=" + dash(esc(route)), "client=" + dash(esc(ev.Client)), "consumer=" + dash(esc(ev.Consumer))}
 	if ev.Method != "" {
-		fields = append(fields, ev.Method+" "+ev.Path)
+		fields = append(fields, esc(ev.Method)+" "+esc(ev.Path))
 	}
 	if n := ev.Record.Events(); n > 1 {
 		fields = append(fields, fmt.Sprintf("×%d", n)) // a throttled line: n refusals

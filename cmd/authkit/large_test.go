@@ -41,7 +41,7 @@ func newLineGen() *lineGen {
 		add(fileLine(ts, nil, ip, "r-t", "traffic", "alice", 200))
 		add(ts.Format("2006/01/02 15:04:05") + fmt.Sprintf(" [notice] 1#0: *%d [kong] some other message, client: CLIENTIP, server: kong", i))
 	}
-	add(`authkit {"code":"BASIC_MISSING","detail":"cut here`) // damaged: unparseable
+	add(`2026/11/27 10:00:00 [notice] 1#0: *5 [kong] pb_rpc.lua:233 authkit {"code":"BASIC_MISSING","detail":"cut here`) // damaged: unparseable
 	return g
 }
 

@@ -43,7 +43,7 @@ func TestLogsCounts(t *testing.T) {
 
 	want := authlog.Totals{
 		Lines: int64(len(f.lines)), Events: int64(f.events), Matched: int64(f.events),
-		NotAuthkit: int64(f.notAuthkit), Unparseable: int64(f.unparseable),
+		NotAuthkit: int64(f.notAuthkit), Unparseable: int64(f.unparseable), Foreign: int64(f.foreign),
 	}
 	if doc.Totals != want {
 		t.Fatalf("totals %+v, want %+v", doc.Totals, want)
@@ -129,7 +129,7 @@ func TestLogsFilters(t *testing.T) {
 		codes map[string]int64
 	}{
 		{[]string{"--since", "2026-11-27T10:30:00Z"}, map[string]int64{"BASIC_INVALID_CREDENTIALS": 1, "OAUTH_TOKEN_EXPIRED": 1, "OAUTH_PROVIDER_UNREACHABLE": 1, "APIKEY_INVALID": 1}},
-		{[]string{"--code", "basic_invalid_credentials", "--code", "APIKEY_INVALID"}, map[string]int64{"BASIC_INVALID_CREDENTIALS": 4, "APIKEY_INVALID": 3}},
+		{[]string{"--code", "basic_invalid_credentials", "--code", "APIKEY_INVALID"}, map[string]int64{"BASIC_INVALID_CREDENTIALS": 4, "APIKEY_INVALID": 2}},
 		{[]string{"--code", "BASIC_MISSING,OAUTH_TOKEN_EXPIRED"}, map[string]int64{"BASIC_MISSING": 1, "OAUTH_TOKEN_EXPIRED": 2}},
 		{[]string{"--plugin", "authkit-oauth"}, map[string]int64{"OAUTH_TOKEN_EXPIRED": 2, "OAUTH_PROVIDER_UNREACHABLE": 2}},
 		{[]string{"--plugin", "authkit-key", "--since", "2026-11-27T10:08:00Z"}, map[string]int64{"APIKEY_INVALID": 2}},

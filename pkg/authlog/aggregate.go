@@ -10,9 +10,10 @@ import (
 
 // Filter selects the events a report covers. The zero Filter selects all.
 type Filter struct {
-	// Since drops events before it. Events without a timestamp are dropped
-	// too when Since is set: they cannot be shown to be recent.
-	Since time.Time
+	// Since drops events before it, Until events after it. Events without
+	// a timestamp are dropped too when either is set: they cannot be shown
+	// to be in the window (Totals.Untimed says how many there were).
+	Since, Until time.Time
 	// Codes keeps only these codes (case-insensitive); empty keeps all.
 	Codes []string
 	// Plugins keeps only these plugin names (case-insensitive); empty keeps all.
@@ -21,11 +22,15 @@ type Filter struct {
 
 // Match reports whether ev passes the filter.
 func (f Filter) Match(ev Event) bool {
-	if !f.Since.IsZero() && (ev.Time.IsZero() || ev.Time.Before(f.Since)) {
+	if f.Windowed() && ev.Time.IsZero() ||
+		!f.Since.IsZero() && ev.Time.Before(f.Since) || !f.Until.IsZero() && ev.Time.After(f.Until) {
 		return false
 	}
 	return anyFold(f.Codes, ev.Record.Code) && anyFold(f.Plugins, ev.Record.Plugin)
 }
+
+// Windowed reports whether the filter selects by time.
+func (f Filter) Windowed() bool { return !f.Since.IsZero() || !f.Until.IsZero() }
 
 func anyFold(list []string, s string) bool {
 	if len(list) == 0 {
@@ -51,8 +56,8 @@ type LineRef struct {
 }
 
 // Totals are the whole-input counts. Lines = records + NotAuthkit +
-// Unparseable, where a record with a count (Record.Count) is that many
-// Events; Matched <= Events.
+// Unparseable + Foreign, where a record with a count (Record.Count) is
+// that many Events; Matched <= Events.
 type Totals struct {
 	Lines int64 `json:"lines"`
 	// Events are authkit records read, before filtering.
@@ -63,6 +68,12 @@ type Totals struct {
 	NotAuthkit int64 `json:"not_authkit"`
 	// Unparseable are lines that are ours but broken, or too long to read.
 	Unparseable int64 `json:"unparseable"`
+	// Foreign are lines that mention `authkit {` but were not written by
+	// the plugins (Kind Foreign): never counted as events.
+	Foreign int64 `json:"foreign"`
+	// Untimed are events whose time could not be read; a --since/--until
+	// window (Filter.Windowed) excludes them.
+	Untimed int64 `json:"untimed_events"`
 }
 
 // CodeReport summarises one code.
@@ -98,6 +109,8 @@ type Report struct {
 	Codes []CodeReport `json:"codes"`
 	// Unparseable locates the first MaxLineRefs unparseable lines.
 	Unparseable []LineRef `json:"unparseable_lines"`
+	// Foreign locates the first MaxLineRefs foreign lines.
+	Foreign []LineRef `json:"foreign_lines"`
 }
 
 type codeStats struct {
@@ -123,6 +136,7 @@ type Aggregator struct {
 	routeNames map[string]string
 	totals     Totals
 	refs       []LineRef
+	foreign    []LineRef
 }
 
 // NewAggregator returns an Aggregator that reports the events matching f.
@@ -143,6 +157,11 @@ func (a *Aggregator) AddLine(source string, lineNo int64, line []byte) (Event, b
 		a.totals.Lines++
 		a.totals.NotAuthkit++
 		return Event{}, false
+	case kind == Foreign:
+		a.totals.Lines++
+		a.totals.Foreign++
+		a.foreign = addRef(a.foreign, source, lineNo, "mentions authkit but is not a line the plugins write")
+		return Event{}, false
 	}
 	a.totals.Lines++
 	return ev, a.Add(ev)
@@ -153,12 +172,18 @@ func (a *Aggregator) AddLine(source string, lineNo int64, line []byte) (Event, b
 func (a *Aggregator) AddUnparseable(source string, lineNo int64, reason string) {
 	a.totals.Lines++
 	a.totals.Unparseable++
-	if len(a.refs) < MaxLineRefs {
-		if len(reason) > 200 {
-			reason = reason[:200]
-		}
-		a.refs = append(a.refs, LineRef{Source: source, Line: lineNo, Reason: strings.Clone(reason)})
+	a.refs = addRef(a.refs, source, lineNo, reason)
+}
+
+// addRef keeps the first MaxLineRefs locations.
+func addRef(refs []LineRef, source string, lineNo int64, reason string) []LineRef {
+	if len(refs) >= MaxLineRefs {
+		return refs
 	}
+	if len(reason) > 200 {
+		reason = reason[:200]
+	}
+	return append(refs, LineRef{Source: source, Line: lineNo, Reason: strings.Clone(reason)})
 }
 
 // Add counts one record (not a line: Totals.Lines is AddLine's) and reports
@@ -168,6 +193,9 @@ func (a *Aggregator) AddUnparseable(source string, lineNo int64, reason string) 
 func (a *Aggregator) Add(ev Event) bool {
 	n := ev.Record.Events()
 	a.totals.Events += n
+	if ev.Time.IsZero() {
+		a.totals.Untimed += n
+	}
 	if !a.filter.Match(ev) {
 		return false
 	}
@@ -231,7 +259,8 @@ func outcomeIndex(o errcode.Outcome) int {
 // Report returns the current counts. It can be called at any time (a
 // follower reports on exit) and does not reset anything.
 func (a *Aggregator) Report() Report {
-	r := Report{Totals: a.totals, Codes: make([]CodeReport, 0, len(a.codes)), Unparseable: append([]LineRef(nil), a.refs...)}
+	r := Report{Totals: a.totals, Codes: make([]CodeReport, 0, len(a.codes)), Unparseable: append([]LineRef(nil), a.refs...),
+		Foreign: append([]LineRef(nil), a.foreign...)}
 	names := func(id string) string { return a.routeNames[id] }
 	for code, s := range a.codes {
 		cr := CodeReport{

@@ -22,16 +22,20 @@ func TestAggregator(t *testing.T) {
 	a.Add(ev("A", "authkit-key", "r2", "c1", "", 9))
 	a.Add(ev("B", "authkit-key", "r2", "c1", "", 3))
 	a.AddLine("f", 1, []byte("2026/11/27 10:00:00 [notice] 1#0: plain nginx line"))
-	a.AddLine("f", 2, []byte(`authkit {"code":`))
+	a.AddLine("f", 2, []byte(kongLine("2026/11/27 10:00:00", "notice", `authkit {"code":`, "")))
 	a.AddUnparseable("f", 3, ErrLineTooLong.Error())
 	a.AddLine("f", 4, []byte(kongLine("2026/11/27 10:07:00", "notice", (&Record{Code: "B", Plugin: "authkit-key", Status: 401, RouteID: "r9"}).Line(), reqTrailer)))
+	a.AddLine("f", 5, []byte(`2026/11/27 10:00:00 [info] 1#0: *6 client sent invalid header line: "X.Y: authkit {\"code\":\"A\"}"`))
 
 	r := a.Report()
-	if r.Totals != (Totals{Lines: 4, Events: 5, Matched: 5, NotAuthkit: 1, Unparseable: 2}) {
+	if r.Totals != (Totals{Lines: 5, Events: 5, Matched: 5, NotAuthkit: 1, Unparseable: 2, Foreign: 1}) {
 		t.Errorf("totals %+v", r.Totals)
 	}
 	if len(r.Unparseable) != 2 || r.Unparseable[0].Line != 2 || r.Unparseable[1].Line != 3 {
 		t.Errorf("refs %+v", r.Unparseable)
+	}
+	if len(r.Foreign) != 1 || r.Foreign[0].Line != 5 {
+		t.Errorf("foreign refs %+v", r.Foreign)
 	}
 	if len(r.Codes) != 2 || r.Codes[0].Code != "A" || r.Codes[0].Count != 3 || r.Codes[1].Count != 2 {
 		t.Fatalf("codes %+v", r.Codes)
@@ -57,6 +61,11 @@ func TestFilter(t *testing.T) {
 		{Filter{Since: since}, ev, true},
 		{Filter{Since: since.Add(time.Second)}, ev, false},
 		{Filter{Since: since}, Event{Record: ev.Record}, false}, // no timestamp
+		{Filter{Until: since}, ev, true},
+		{Filter{Until: since.Add(-time.Second)}, ev, false},
+		{Filter{Since: since.Add(-time.Hour), Until: since.Add(time.Hour)}, ev, true},
+		{Filter{Until: since}, Event{Record: ev.Record}, false}, // no timestamp
+		{Filter{Codes: []string{"basic_missing"}}, Event{Record: ev.Record}, true},
 		{Filter{Codes: []string{"basic_missing"}}, ev, true},
 		{Filter{Codes: []string{"X", "Y"}}, ev, false},
 		{Filter{Plugins: []string{"AUTHKIT-BASIC"}}, ev, true},

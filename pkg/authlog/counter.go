@@ -56,8 +56,11 @@ func (c *counter) add(key string, n int64) {
 type KeyCount struct {
 	Key string `json:"key"`
 	// Name is a display name for the key where one is known (a route name).
-	Name  string `json:"name,omitempty"`
-	Count int64  `json:"count"`
+	Name string `json:"name,omitempty"`
+	// Service names a route's service, where the CLI could resolve it
+	// (--config, --admin-url).
+	Service string `json:"service,omitempty"`
+	Count   int64  `json:"count"`
 }
 
 // Top is the head of one dimension's distribution.

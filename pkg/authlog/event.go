@@ -19,6 +19,11 @@ const (
 	// SerializedLog is a file-log/http-log JSON entry carrying the record
 	// under the top-level key "authkit" (Record.Serialized).
 	SerializedLog
+	// Foreign is a line that mentions `authkit {` but is not in a shape the
+	// plugins write: nginx quoting a client's header, another plugin
+	// quoting a user, a request line. Such text can be chosen by a client,
+	// so it is never counted as an event; it is counted apart.
+	Foreign
 )
 
 func (k Kind) String() string {
@@ -27,6 +32,8 @@ func (k Kind) String() string {
 		return "error.log"
 	case SerializedLog:
 		return "file-log"
+	case Foreign:
+		return "foreign"
 	default:
 		return "other"
 	}
@@ -37,9 +44,10 @@ func (k Kind) String() string {
 // empty: error.log has no route name or consumer object, file-log has no
 // log level.
 type Event struct {
-	// Time is when Kong wrote the line (error.log, in the parser's
-	// location) or started the request (file-log started_at). Zero when the
-	// line carries no timestamp.
+	// Time is when Kong wrote the line (error.log: a collector's RFC 3339
+	// time when the line has one, else nginx's, in the parser's location,
+	// else a syslog stamp's) or started the request (file-log started_at).
+	// Zero when no time on the line could be read.
 	Time time.Time
 	// Level is the nginx level as written ("notice", "error", "warn"…);
 	// empty for file-log entries.

@@ -21,13 +21,16 @@ func ExampleParser_Parse() {
 
 func ExampleAggregator() {
 	a := authlog.NewAggregator(authlog.Filter{Codes: []string{"basic_missing"}})
-	a.AddLine("stdin", 1, []byte(`authkit {"plugin":"authkit-basic","code":"BASIC_MISSING","status":401}`))
-	a.AddLine("stdin", 2, []byte(`authkit {"plugin":"authkit-key","code":"APIKEY_MISSING","status":401}`))
+	const head = `2026/11/27 10:00:00 [notice] 1#0: *5 [kong] pb_rpc.lua:233 `
+	a.AddLine("stdin", 1, []byte(head+`authkit {"plugin":"authkit-basic","code":"BASIC_MISSING","status":401}, context: ngx.timer`))
+	a.AddLine("stdin", 2, []byte(`kong-1  | `+head+`authkit {"plugin":"authkit-key","code":"APIKEY_MISSING","status":401}, context: ngx.timer`))
 	a.AddLine("stdin", 3, []byte(`{"response":{"status":200}}`))
+	// Written by nginx, quoting a client's header: not an event.
+	a.AddLine("stdin", 4, []byte(`2026/11/27 10:00:00 [info] 1#0: *6 client sent invalid header line: "X_Evil: authkit {\"code\":\"BASIC_MISSING\"}" while reading client request headers`))
 	r := a.Report()
 	fmt.Printf("%+v\n", r.Totals)
 	fmt.Println(r.Codes[0].Code, r.Codes[0].Count)
 	// Output:
-	// {Lines:3 Events:2 Matched:1 NotAuthkit:1 Unparseable:0}
+	// {Lines:4 Events:2 Matched:1 NotAuthkit:1 Unparseable:0 Foreign:1 Untimed:0}
 	// BASIC_MISSING 1
 }

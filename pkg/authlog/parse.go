@@ -19,8 +19,12 @@ const nginxTime = "2006/01/02 15:04:05"
 type Parser struct {
 	// Location is the zone error.log timestamps are read in: nginx writes
 	// local time without an offset, so a log copied from a UTC container to
-	// a laptop needs time.UTC here. Nil means time.Local.
+	// a laptop needs time.UTC here. Nil means time.Local. Syslog stamps
+	// (journalctl's default output) are read in it too.
 	Location *time.Location
+	// Now gives the year of syslog stamps, which have none (see
+	// cutSyslogTime). Nil means time.Now.
+	Now func() time.Time
 }
 
 // ParseLine reads one line with the zero Parser. See Parser.Parse.
@@ -29,66 +33,57 @@ func ParseLine(line []byte) (Event, Kind, error) {
 }
 
 // Parse classifies one log line (without its newline) and, for an authkit
-// line, returns the event. A line that is neither shape is (Event{}, Other,
-// nil); an error is returned only with ErrorLog or SerializedLog, for a line
-// that is ours but broken. Parse never panics and does not retain line.
+// line, returns the event. The line may carry a log collector's prefix
+// (Compose, Docker, kubectl, journald: see unwrap). A line that mentions
+// `authkit {` without being one of the plugins' shapes is (Event{}, Foreign,
+// nil); any other line without a record is (Event{}, Other, nil). An error
+// is returned only with ErrorLog or SerializedLog, for a line that is ours
+// but broken. Parse never panics and does not retain line.
 func (p Parser) Parse(line []byte) (Event, Kind, error) {
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
 		return Event{}, Other, nil
 	}
-	if line[0] == '{' {
-		return p.parseSerialized(line)
+	rest, wrapped, exact := p.unwrap(line)
+	var (
+		ev   Event
+		kind Kind
+		err  error
+	)
+	if len(rest) > 0 && rest[0] == '{' {
+		ev, kind, err = p.parseSerialized(rest)
+	} else {
+		ev, kind, err = p.parseErrorLog(rest)
 	}
-	return p.parseErrorLog(line)
+	if kind == Other && bytes.Contains(line, marker) {
+		return Event{}, Foreign, nil
+	}
+	// A collector's zoned time beats nginx's local one (no --tz needed);
+	// file-log's started_at is already absolute.
+	if kind != Other && !wrapped.IsZero() && (ev.Time.IsZero() || exact && kind == ErrorLog) {
+		ev.Time = wrapped
+	}
+	return ev, kind, err
 }
 
-var (
-	marker       = []byte(Prefix + "{")
-	clientMarker = []byte(", client: ")
-)
+var marker = []byte(Prefix + "{")
 
-// findMarker returns the offset of the `authkit {` that starts our message,
-// or -1. The marker must start a word, and nothing before it may look like
-// nginx's request trailer: a client can put almost anything into a request
-// line, and text there must not be mistaken for a record.
-func findMarker(line []byte) int {
-	limit := len(line)
-	if c := bytes.Index(line, clientMarker); c >= 0 {
-		limit = c + len(clientMarker) // a marker after this is inside the trailer
-	}
-	for from := 0; ; {
-		i := bytes.Index(line[from:], marker)
-		if i < 0 {
-			return -1
-		}
-		i += from
-		if i >= limit {
-			return -1
-		}
-		if i == 0 || line[i-1] == ' ' {
-			return i
-		}
-		from = i + 1
-	}
-}
-
-// parseErrorLog reads Kong's error.log shape:
+// parseErrorLog reads the one shape the plugins write into Kong's error.log
+// (kong.log.<level> from Go, kong-go-plugins.md §4.2):
 //
 //	2026/11/27 10:00:00 [notice] 1234#0: *55 [kong] pb_rpc.lua:233 authkit {…}, client: …, request: "GET /x HTTP/1.1", host: "…", request_id: "…"
 //
-// It depends on neither the pb_rpc.lua line number (it differs across Kong
-// versions) nor anything between the level and the marker, so the Go
-// process's own format (`[authkit-basic:278] 2026/11/27 10:00:00 authkit {…}`,
-// kong-go-plugins.md §4.1) reads the same way.
+// The marker must follow nginx's prefix and `[kong] pb_rpc.lua:N ` directly
+// (N differs across Kong versions). Anything else that mentions the marker
+// was written by someone else and may carry client data: nginx's `client
+// sent invalid header line: "X: authkit {…}"`, another plugin's `[lua] …
+// authkit {…}`, a request line. Those are Other here and Foreign in Parse.
 func (p Parser) parseErrorLog(line []byte) (Event, Kind, error) {
-	i := findMarker(line)
-	if i < 0 {
+	var ev Event
+	i, ok := p.parseHead(line, &ev)
+	if !ok || !bytes.HasPrefix(line[i:], marker) {
 		return Event{}, Other, nil
 	}
-	var ev Event
-	p.parseHead(line[:i], &ev)
-
 	body := line[i+len(Prefix):]
 	// The JSON can contain ", client:" inside a string (a detail quoting a
 	// header), so its end is found by decoding it, never by splitting.
@@ -104,28 +99,63 @@ func (p Parser) parseErrorLog(line []byte) (Event, Kind, error) {
 	return ev, ErrorLog, nil
 }
 
-// parseHead takes the timestamp and the bracketed level from the text before
-// the marker. Both are optional: a line without them is still a record.
-func (p Parser) parseHead(head []byte, ev *Event) {
-	if len(head) >= len(nginxTime) {
-		loc := p.Location
-		if loc == nil {
-			loc = time.Local
-		}
-		if t, err := time.ParseInLocation(nginxTime, string(head[:len(nginxTime)]), loc); err == nil {
-			ev.Time = t
-			head = head[len(nginxTime):]
+// parseHead reads `TIME [level] PID#TID: [*CONN ][kong] pb_rpc.lua:N `,
+// fills the time and level, and returns the offset after it.
+func (p Parser) parseHead(line []byte, ev *Event) (int, bool) {
+	if len(line) < len(nginxTime) {
+		return 0, false
+	}
+	t, err := time.ParseInLocation(nginxTime, string(line[:len(nginxTime)]), p.location())
+	if err != nil {
+		return 0, false
+	}
+	s := line[len(nginxTime):]
+	level, s, ok := cutBracket(s, " [", "] ")
+	if !ok || !nginxLevels[string(level)] {
+		return 0, false
+	}
+	if s, ok = cutNumber(s, '#'); !ok {
+		return 0, false
+	}
+	if s, ok = cutNumber(s, ':'); !ok || len(s) == 0 || s[0] != ' ' {
+		return 0, false
+	}
+	s = s[1:]
+	if len(s) > 0 && s[0] == '*' {
+		if s, ok = cutNumber(s[1:], ' '); !ok {
+			return 0, false
 		}
 	}
-	if ev.Time.IsZero() {
-		return // no nginx header: a bare Go log line has no level
+	if s, ok = bytes.CutPrefix(s, []byte("[kong] pb_rpc.lua:")); !ok {
+		return 0, false
 	}
-	head = bytes.TrimLeft(head, " ")
-	if len(head) > 2 && head[0] == '[' {
-		if j := bytes.IndexByte(head, ']'); j > 0 && nginxLevels[string(head[1:j])] {
-			ev.Level = string(head[1:j])
-		}
+	if s, ok = cutNumber(s, ' '); !ok {
+		return 0, false
 	}
+	ev.Time, ev.Level = t, string(level)
+	return len(line) - len(s), true
+}
+
+// cutBracket reads open, a value, close.
+func cutBracket(s []byte, open, close string) (val, rest []byte, ok bool) {
+	s, ok = bytes.CutPrefix(s, []byte(open))
+	if !ok {
+		return nil, nil, false
+	}
+	val, rest, ok = bytes.Cut(s, []byte(close))
+	return val, rest, ok && len(val) < 16
+}
+
+// cutNumber reads at least one digit followed by end.
+func cutNumber(s []byte, end byte) ([]byte, bool) {
+	i := 0
+	for i < len(s) && i < 20 && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 || i >= len(s) || s[i] != end {
+		return nil, false
+	}
+	return s[i+1:], true
 }
 
 // nginxLevels are the names nginx writes (ngx_log.c err_levels), plus "err"
