@@ -198,17 +198,24 @@ func recordFrom(w *wireRecord) (Record, error) {
 	return r, nil
 }
 
-// asStatus reads an HTTP status written as a number or a numeric string.
-func asStatus(v any) (int, error) {
-	var s string
+// numberText is the text of a number written as a JSON number or a
+// numeric string (the serializer writes either).
+func numberText(v any) (string, bool) {
 	switch t := v.(type) {
 	case json.Number:
-		s = t.String()
+		return t.String(), true
 	case float64:
-		s = strconv.FormatFloat(t, 'f', -1, 64)
+		return strconv.FormatFloat(t, 'f', -1, 64), true
 	case string:
-		s = t
-	default:
+		return t, true
+	}
+	return "", false
+}
+
+// asStatus reads an HTTP status written as a number or a numeric string.
+func asStatus(v any) (int, error) {
+	s, ok := numberText(v)
+	if !ok {
 		return 0, fmt.Errorf("%w: status is %T, want a number", ErrWrongType, v)
 	}
 	f, err := strconv.ParseFloat(s, 64)
@@ -226,15 +233,8 @@ const MaxCount = 1 << 40
 // asCount reads a record's count (Record.Count): a positive integer,
 // written as a number or a numeric string.
 func asCount(v any) (int64, error) {
-	var s string
-	switch t := v.(type) {
-	case json.Number:
-		s = t.String()
-	case float64:
-		s = strconv.FormatFloat(t, 'f', -1, 64)
-	case string:
-		s = t
-	default:
+	s, ok := numberText(v)
+	if !ok {
 		return 0, fmt.Errorf("%w: count is %T, want a number", ErrWrongType, v)
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
