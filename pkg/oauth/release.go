@@ -4,10 +4,13 @@ import "io"
 
 // Close releases what the compiled config holds outside itself: its Redis
 // stores (introspection answers, spent DPoP proofs; the last config using
-// a pool closes it) and its provider client's idle connections. The
-// gateway calls it once no instance uses the config and in-flight
+// a pool closes it), its introspection clients (their TTLs stop setting
+// how long answers are kept) and its provider client's idle connections.
+// The gateway calls it once no instance uses the config and in-flight
 // requests have had gateway.ReleaseGrace to finish; a second call does
-// nothing. The key sets and discovery answers shared process-wide stay.
+// nothing. Key sets and discovery documents need no call: the process
+// registries hold them weakly, and they go with the last config that
+// refers to them.
 func (a *Authenticator) Close() error {
 	for _, s := range a.stores {
 		s.Close()
